@@ -1,0 +1,3 @@
+from poplist.cli import main
+
+main()

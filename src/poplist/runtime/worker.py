@@ -1,0 +1,66 @@
+"""The background worker: a loop over periodic tasks until told to stop.
+
+Each task is a function returning how much it did; the loop sleeps only when none did
+anything, so a busy queue is drained at full speed and an idle one costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Task:
+    name: str
+    run: Callable[[], int]
+    every: float = 0.0  # seconds between runs; 0: every turn of the loop
+    last: float = 0.0
+
+
+def default_tasks() -> list[Task]:
+    from poplist.delivery.services import send_queued
+    from poplist.delivery.transport import default_transport
+    from poplist.lists.subscriptions import expire_pending
+
+    transport = default_transport()
+    return [
+        Task("send queued messages", lambda: send_queued(transport)),
+        Task("expire pending requests", expire_pending, every=60),
+    ]
+
+
+def run(stop: threading.Event, tasks: list[Task] | None = None, idle_sleep: float = 0.5) -> None:
+    from django.db import close_old_connections
+
+    tasks = tasks if tasks is not None else default_tasks()
+    while not stop.is_set():
+        busy = 0
+        now = time.monotonic()
+        for task in tasks:
+            if task.every and now - task.last < task.every:
+                continue
+            task.last = now
+            try:
+                busy += task.run() or 0
+            except Exception:  # one failing task must not stop the others; it is retried next turn
+                log.exception("worker task %r failed", task.name)
+                close_old_connections()
+                busy = 0
+        if not busy:
+            stop.wait(idle_sleep)
+
+
+def run_until_signalled() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("worker started")
+    run(stop)
+    log.info("worker stopped")

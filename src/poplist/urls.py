@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("poplist.web.urls")),
+]
+
+handler404 = "poplist.web.errors.not_found"
+handler500 = "poplist.web.errors.server_error"
