@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "poplist.accounts",
     "poplist.lists",
     "poplist.delivery",
+    "poplist.archive",
+    "poplist.bounces",
     "poplist.web",
 ]
 

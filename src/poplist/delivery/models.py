@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from poplist.accounts.models import Tenant
+from poplist.archive.models import ArchivedMessage
 from poplist.lists.models import MailingList
 
 
@@ -42,3 +43,33 @@ class OutboxMessage(models.Model):
     recipients = models.JSONField()
     raw = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class DeliveryJob(models.Model):
+    """Sending one post (or digest) to every member who should get it, resumable by member id."""
+
+    class Kind(models.TextChoices):
+        POST = "post"
+        DIGEST = "digest"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        PAUSED = "paused"
+        DONE = "done"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="delivery_jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POST)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    message = models.BinaryField()  # prepared once by inbound; see docs/architecture.md "From inbound to delivery"
+    message_id = models.CharField(max_length=998, blank=True)
+    archived = models.ForeignKey(ArchivedMessage, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="job_status")]

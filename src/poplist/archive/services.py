@@ -1,0 +1,129 @@
+"""Archiving posts and threading them (References / In-Reply-To, then the subject)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from poplist.archive.models import ArchivedMessage, Thread
+from poplist.core.mime import parse_message, plain_text_of
+from poplist.lists.models import MailingList
+
+SUBJECT_THREADING_WINDOW = timedelta(days=30)
+_MSGID = re.compile(r"<[^<>\s]+>")
+_PREFIXES = re.compile(r"^\s*((re|fw|fwd|tr|aw|sv|vs|réf|rép)\s*(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.IGNORECASE)
+
+
+def permalink_id(message_id: str) -> str:
+    digest = hashlib.sha1(message_id.strip().encode("utf-8", "surrogateescape")).digest()
+    return base64.b32encode(digest).decode("ascii").rstrip("=")
+
+
+def normalize_subject(subject: str) -> str:
+    """'Re: [list] Fwd: Hello' -> 'hello': what replies to one subject have in common."""
+    return " ".join(_PREFIXES.sub("", subject or "").split()).lower()[:500]
+
+
+def message_ids(value: str | None) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+def archive_message(
+    mailing_list: MailingList, raw: bytes, *, message_id: str | None = None, received_at: datetime | None = None,
+    live: bool = True,
+) -> ArchivedMessage:
+    """Store a post in the list's archive (idempotent on Message-ID); call inside the acceptance transaction.
+
+    `live` posts arrive now: a Date header days away from the arrival time is a wrong clock
+    and the arrival time is used. Imported archives (`live=False`) keep their Date headers.
+    """
+    message = parse_message(raw)
+    message_id = message_id or (message_ids(str(message.get("Message-ID", ""))) or [""])[0]
+    if not message_id:
+        message_id = f"<{hashlib.sha1(raw).hexdigest()}@poplist.invalid>"
+    pid = permalink_id(message_id)
+    existing = ArchivedMessage.objects.filter(mailing_list=mailing_list, permalink_id=pid).first()
+    if existing:
+        return existing
+    received_at = received_at or timezone.now()
+    date = _sane_date(message, received_at, live)
+    subject = " ".join(str(message.get("Subject", "") or "").split())[:500]
+    author_name, author_email = _author(message)
+    in_reply_to = (message_ids(str(message.get("In-Reply-To", ""))) or [""])[0]
+    references = message_ids(str(message.get("References", "")))
+    body_text, has_attachments = plain_text_of(message)
+    with transaction.atomic():
+        parent = _find_parent(mailing_list, in_reply_to, references)
+        thread = parent.thread if parent else _thread_by_subject(mailing_list, subject, date)
+        if thread is None:
+            thread = Thread.objects.create(
+                mailing_list=mailing_list, permalink_id=pid, subject=subject,
+                normalized_subject=normalize_subject(subject), started_at=date, last_activity=date,
+            )
+        archived = ArchivedMessage.objects.create(
+            mailing_list=mailing_list, thread=thread, parent=parent, message_id=message_id[:998], permalink_id=pid,
+            in_reply_to=in_reply_to[:998], references=" ".join(references), subject=subject,
+            author_name=author_name, author_email=author_email, date=date, archived_at=received_at,
+            body_text=body_text, has_attachments=has_attachments, size=len(raw), raw=raw,
+        )
+        Thread.objects.filter(pk=thread.pk).update(message_count=F("message_count") + 1)
+        if date > thread.last_activity:
+            Thread.objects.filter(pk=thread.pk).update(last_activity=date)
+    return archived
+
+
+def _find_parent(mailing_list: MailingList, in_reply_to: str, references: list[str]) -> ArchivedMessage | None:
+    candidates = [in_reply_to, *reversed(references)] if in_reply_to else list(reversed(references))
+    for candidate in candidates:
+        if candidate:
+            found = ArchivedMessage.objects.filter(
+                mailing_list=mailing_list, permalink_id=permalink_id(candidate)
+            ).select_related("thread").first()
+            if found:
+                return found
+    return None
+
+
+def _thread_by_subject(mailing_list: MailingList, subject: str, date: datetime) -> Thread | None:
+    """A reply whose client dropped References still joins the recent thread with its subject."""
+    normalized = normalize_subject(subject)
+    if not normalized or not _PREFIXES.match(subject or ""):
+        return None  # only replies ("Re: …") join by subject; a new post with a common subject starts a thread
+    return (
+        Thread.objects.filter(
+            mailing_list=mailing_list, normalized_subject=normalized,
+            last_activity__gte=date - SUBJECT_THREADING_WINDOW,
+        ).order_by("-last_activity").first()
+    )
+
+
+def _sane_date(message: EmailMessage, received_at: datetime, live: bool) -> datetime:
+    try:
+        date = parsedate_to_datetime(str(message.get("Date", "")))
+    except (TypeError, ValueError, IndexError):
+        return received_at
+    if date is None:
+        return received_at
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    # A clock far off (or a forged date) would misplace the post: keep arrival time then.
+    if live and abs(date - received_at) > timedelta(days=2):
+        return received_at
+    return date
+
+
+def _author(message: EmailMessage) -> tuple[str, str]:
+    try:
+        pairs = getaddresses([str(message.get("From", ""))])
+    except (TypeError, ValueError, IndexError):
+        return "", ""
+    name, address = pairs[0] if pairs else ("", "")
+    return name[:200], address[:254]
