@@ -37,7 +37,11 @@ def message_ids(value: str | None) -> list[str]:
 
 
 def archive_message(
-    mailing_list: MailingList, raw: bytes, *, message_id: str | None = None, received_at: datetime | None = None,
+    mailing_list: MailingList,
+    raw: bytes,
+    *,
+    message_id: str | None = None,
+    received_at: datetime | None = None,
     live: bool = True,
 ) -> ArchivedMessage:
     """Store a post in the list's archive (idempotent on Message-ID); call inside the acceptance transaction.
@@ -65,14 +69,30 @@ def archive_message(
         thread = parent.thread if parent else _thread_by_subject(mailing_list, subject, date)
         if thread is None:
             thread = Thread.objects.create(
-                mailing_list=mailing_list, permalink_id=pid, subject=subject,
-                normalized_subject=normalize_subject(subject), started_at=date, last_activity=date,
+                mailing_list=mailing_list,
+                permalink_id=pid,
+                subject=subject,
+                normalized_subject=normalize_subject(subject),
+                started_at=date,
+                last_activity=date,
             )
         archived = ArchivedMessage.objects.create(
-            mailing_list=mailing_list, thread=thread, parent=parent, message_id=message_id[:998], permalink_id=pid,
-            in_reply_to=in_reply_to[:998], references=" ".join(references), subject=subject,
-            author_name=author_name, author_email=author_email, date=date, archived_at=received_at,
-            body_text=body_text, has_attachments=has_attachments, size=len(raw), raw=raw,
+            mailing_list=mailing_list,
+            thread=thread,
+            parent=parent,
+            message_id=message_id[:998],
+            permalink_id=pid,
+            in_reply_to=in_reply_to[:998],
+            references=" ".join(references),
+            subject=subject,
+            author_name=author_name,
+            author_email=author_email,
+            date=date,
+            archived_at=received_at,
+            body_text=body_text,
+            has_attachments=has_attachments,
+            size=len(raw),
+            raw=raw,
         )
         Thread.objects.filter(pk=thread.pk).update(message_count=F("message_count") + 1)
         if date > thread.last_activity:
@@ -84,9 +104,11 @@ def _find_parent(mailing_list: MailingList, in_reply_to: str, references: list[s
     candidates = [in_reply_to, *reversed(references)] if in_reply_to else list(reversed(references))
     for candidate in candidates:
         if candidate:
-            found = ArchivedMessage.objects.filter(
-                mailing_list=mailing_list, permalink_id=permalink_id(candidate)
-            ).select_related("thread").first()
+            found = (
+                ArchivedMessage.objects.filter(mailing_list=mailing_list, permalink_id=permalink_id(candidate))
+                .select_related("thread")
+                .first()
+            )
             if found:
                 return found
     return None
@@ -99,9 +121,12 @@ def _thread_by_subject(mailing_list: MailingList, subject: str, date: datetime) 
         return None  # only replies ("Re: …") join by subject; a new post with a common subject starts a thread
     return (
         Thread.objects.filter(
-            mailing_list=mailing_list, normalized_subject=normalized,
+            mailing_list=mailing_list,
+            normalized_subject=normalized,
             last_activity__gte=date - SUBJECT_THREADING_WINDOW,
-        ).order_by("-last_activity").first()
+        )
+        .order_by("-last_activity")
+        .first()
     )
 
 

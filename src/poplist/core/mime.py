@@ -59,8 +59,10 @@ def plain_text_of(message: Message, limit: int = 200_000) -> tuple[str, bool]:
         disposition = (part.get_content_disposition() or "").lower()
         content_type = part.get_content_type()
         if disposition == "attachment" or not content_type.startswith("text/"):
-            attachments = attachments or content_type not in {"application/pgp-signature",
-                                                              "application/pkcs7-signature"}
+            attachments = attachments or content_type not in {
+                "application/pgp-signature",
+                "application/pkcs7-signature",
+            }
             continue
         if content_type == "text/plain" and plain is None:
             plain = part_text(part)

@@ -12,6 +12,9 @@ def enqueue_post(
 ) -> DeliveryJob:
     """Queue a post for every member; call inside the transaction that accepted it."""
     return DeliveryJob.objects.create(
-        mailing_list=mailing_list, kind=DeliveryJob.Kind.POST, message=prepared, message_id=message_id[:998],
+        mailing_list=mailing_list,
+        kind=DeliveryJob.Kind.POST,
+        message=prepared,
+        message_id=message_id[:998],
         archived=archived,
     )

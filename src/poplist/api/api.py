@@ -1,0 +1,68 @@
+"""The REST API at /api/v1/ (django-ninja): token authentication, problem details, routers per domain.
+
+Each domain package with endpoints has an `api.py` defining `router`; API_ROUTERS mounts them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.security import HttpBearer
+
+from poplist.accounts.models import ApiToken
+from poplist.core.errors import PoplistError
+from poplist.core.tokens import token_digest
+
+# (module, URL prefix) of each domain's router.
+API_ROUTERS: list[tuple[str, str]] = []
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer pl_…`; the request then carries `auth` = the ApiToken (tenant-scoped or host-wide)."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        found = (
+            ApiToken.objects.select_related("tenant", "user")
+            .filter(digest=token_digest(token), revoked_at__isnull=True)
+            .first()
+        )
+        if found is None:
+            return None
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        return found
+
+
+api = NinjaAPI(
+    title="Poplist API",
+    version="1",
+    urls_namespace="api",
+    auth=TokenAuth(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(PoplistError)
+def poplist_error(request: HttpRequest, exc: PoplistError):
+    """Errors as RFC 9457 problem details."""
+    return api.create_response(
+        request,
+        {
+            "type": f"https://poplist.invalid/problems/{exc.code}",
+            "title": exc.code.replace("_", " "),
+            "status": exc.http_status,
+            "detail": str(exc),
+        },
+        status=exc.http_status,
+    )
+
+
+def mount_routers() -> None:
+    for module_name, prefix in API_ROUTERS:
+        api.add_router(prefix, importlib.import_module(module_name).router)
+
+
+mount_routers()
