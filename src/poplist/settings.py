@@ -101,13 +101,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
-LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+COMPILED_LOCALE_DIR = DATA_DIR / "locale"  # .mo files built from PACKAGE_DIR/locale at start-up (core/i18n.py)
+LOCALE_PATHS = [COMPILED_LOCALE_DIR]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve the admin's and our static files without a collectstatic step
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -160,3 +160,19 @@ def test_kill_during_import_leaves_nothing_half_done(run_poplist, tmp_path):
     assert finished.returncode == 0, finished.stderr
     assert Member.objects.filter(mailing_list__address="big@lists.acme.test", role="member").count() == rows
     assert 0 in counts  # at least one kill landed before the end
+
+
+def test_names_with_tabs_backslashes_and_line_breaks_are_cleaned(mailing_list):
+    report, _ = run_import(mailing_list, 'email,name,note\nann@example.org,"Ann\tB\\\\C\nD","x\\\\y"\n')
+    assert report.added == 1
+    ann = Member.objects.get(role="member")
+    assert ann.display_name == "Ann B\\\\C D"
+    assert ann.attributes == {"note": "x\\\\y"}
+
+
+def test_an_import_racing_a_subscription_still_completes(mailing_list, monkeypatch):
+    """On PostgreSQL the fast path filters first; a concurrent insert makes it fall back to ON CONFLICT."""
+    monkeypatch.setitem(importing._PG_FAST, "select", "")  # duplicates now collide inside the fast path
+    report, _ = run_import(mailing_list, "a@example.org\nb@example.org\na@example.org\n")
+    assert (report.added, report.skipped_existing) == (2, 1)
+    assert emails(mailing_list) == ["a@example.org", "b@example.org"]

