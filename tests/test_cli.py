@@ -135,3 +135,41 @@ def test_real_process_exit_code_and_stderr(run_poplist):
     result = run_poplist("list", "show", "nope@example.org")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: There is no list nope@example.org."
+
+
+def test_import_shows_a_progress_bar_on_a_terminal(run_poplist, tmp_path):
+    """Run the real command in a pseudo-terminal, as an operator would."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import ROOT, child_env
+
+    assert run_poplist("tenant", "create", "acme", "--name", "Acme", "--domain", "lists.acme.test").returncode == 0
+    assert run_poplist("list", "create", "news@lists.acme.test", "--tenant", "acme").returncode == 0
+    source = tmp_path / "people.txt"
+    source.write_text("".join(f"user{i}@example.org\n" for i in range(20_000)))
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "poplist", "members", "import", "news@lists.acme.test", str(source)],
+        env=child_env(),
+        cwd=ROOT,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    text = output.decode(errors="replace")
+    assert "importing" in text and "100%" in text
+    assert "20000 rows: 20000 added" in text

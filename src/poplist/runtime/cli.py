@@ -94,12 +94,22 @@ def demo(host: str, http_port: int) -> None:
                 f"  French list page:   {base}/lists/{info['lists'][1]}/",
                 f"  Owner console:      {base}/login/   {info['owner']} / {info['owner_password']}",
                 f"  Host admin:         {base}/admin/   {info['admin']} / {info['admin_password']}",
-                "  Mail that would be sent: `poplist outbox` (no relay is configured)",
+                f"  Mail that would be sent: {_poplist_command()} outbox   (no relay is configured)",
                 "Press Ctrl-C to stop.",
             ]
         )
     )
     raise SystemExit(supervise(_components(host, http_port)))
+
+
+def _poplist_command() -> str:
+    """How to call `poplist` again: the script beside this interpreter, as `make demo` installs it."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "poplist"
+    return str(beside) if beside.exists() and shutil.which("poplist") != str(beside) else "poplist"
 
 
 commands = [serve, web, worker, demo, migrate]

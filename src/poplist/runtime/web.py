@@ -15,6 +15,7 @@ def serve_web(host: str, port: int, workers: int | None = None) -> None:
         port=port,
         interface=Interfaces.WSGI,
         workers=workers or max(os.cpu_count() or 1, 1),
-        blocking_threads=8,
+        blocking_threads=4,  # per worker: requests wait on the database, not the CPU
+        websockets=False,
         log_access=False,
     ).serve()
