@@ -20,7 +20,7 @@ def patterns(values: Any, text: Callable[[Any], str]) -> list[str]:
 
 
 def header_filter_rules(rules: Any, text: Callable[[Any], str], report: ImportReport) -> list[dict]:
-    """[(lines of 'Header: regex', action, empty), …] -> [{header, pattern, action}], read as Mailman 3's importer does."""
+    """[('Header: regex' lines, action, empty), …] -> [{header, pattern, action}], as Mailman 3 reads them."""
     result: list[dict] = []
     if not isinstance(rules, list | tuple):
         return result

@@ -7,6 +7,7 @@ The output is committed; tests read it and never need Python 2. The values follo
 Mailman/MailList.py InitVars and Defaults.py of Mailman 2.1.x; text is Latin-1 (the
 charset Mailman 2.1 stored French lists in).
 """
+
 import os
 import sys
 import time
@@ -66,8 +67,8 @@ config = {
     "subject_prefix": "[MM-Users %d] ",
     "msg_header": "",
     "msg_footer": "_______________________________________________\n%(real_name)s mailing list\n"
-                  "%(real_name)s@%(host_name)s\n%(web_page_url)slistinfo%(cgiext)s/%(_internal_name)s\n"
-                  "Vos options : %(user_optionsurl)s\n",
+    "%(real_name)s@%(host_name)s\n%(web_page_url)slistinfo%(cgiext)s/%(_internal_name)s\n"
+    "Vos options : %(user_optionsurl)s\n",
     "welcome_msg": "Bienvenue sur %(real_name)s ! Lisez les r\xe8gles avant d'\xe9crire.",
     "goodbye_msg": "Au revoir, et merci pour tout.",
     "send_welcome_msg": 1,
@@ -101,8 +102,11 @@ config = {
     "hold_these_nonmembers": ["^.*@newcomers\\.example$"],
     "reject_these_nonmembers": ["troll@example.net"],
     "discard_these_nonmembers": ["noreply@example.com"],
-    "header_filter_rules": [("X-Spam-Status: Yes.*\nX-Spam-Flag: YES", 3, False), ("^Subject: .*viagra", 7, False),
-                            ("Received: .*", 1, False)],
+    "header_filter_rules": [
+        ("X-Spam-Status: Yes.*\nX-Spam-Flag: YES", 3, False),
+        ("^Subject: .*viagra", 7, False),
+        ("Received: .*", 1, False),
+    ],
     "filter_content": 1,
     "filter_mime_types": "application/x-msdownload",
     "pass_mime_types": "multipart\ntext/plain",
@@ -117,16 +121,34 @@ config = {
     "mod_password": "secret-moderator",
     "owner": ["admin@example.org", "Second.Owner@Example.org"],
     "moderator": ["mod@example.org"],
-    "members": {"alice@example.com": 0, "bob@example.com": "Bob@Example.com", "carol@example.net": 0,
-                "dave@example.net": 0, "erin@example.org": 0, "frank@bounce.example": 0,
-                "not-an-address": 0},
+    "members": {
+        "alice@example.com": 0,
+        "bob@example.com": "Bob@Example.com",
+        "carol@example.net": 0,
+        "dave@example.net": 0,
+        "erin@example.org": 0,
+        "frank@bounce.example": 0,
+        "not-an-address": 0,
+    },
     "digest_members": {"gina@example.com": 0, "hugo@example.fr": 0},
-    "user_options": {"alice@example.com": 4 | 16, "bob@example.com": 128, "carol@example.net": 2 | 256,
-                     "gina@example.com": 8, "hugo@example.fr": 0, "frank@bounce.example": 0},
-    "delivery_status": {"dave@example.net": (2, T0 + 86400), "erin@example.org": (3, T0 + 2 * 86400),
-                        "frank@bounce.example": (4, T0 + 3 * 86400)},
-    "usernames": {"alice@example.com": "Alice Martin", "hugo@example.fr": "Hugo L\xe9ger",
-                  "bob@example.com": u"Bob \u00c9douard"},
+    "user_options": {
+        "alice@example.com": 4 | 16,
+        "bob@example.com": 128,
+        "carol@example.net": 2 | 256,
+        "gina@example.com": 8,
+        "hugo@example.fr": 0,
+        "frank@bounce.example": 0,
+    },
+    "delivery_status": {
+        "dave@example.net": (2, T0 + 86400),
+        "erin@example.org": (3, T0 + 2 * 86400),
+        "frank@bounce.example": (4, T0 + 3 * 86400),
+    },
+    "usernames": {
+        "alice@example.com": "Alice Martin",
+        "hugo@example.fr": "Hugo L\xe9ger",
+        "bob@example.com": "Bob \u00c9douard",
+    },
     "language": {"alice@example.com": "en", "hugo@example.fr": "fr"},
     "passwords": {"alice@example.com": "alicepw", "bob@example.com": "bobpw"},
     "new_member_options": 256,
