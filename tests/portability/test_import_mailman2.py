@@ -194,14 +194,18 @@ def test_an_existing_list_is_not_overwritten_without_merge(source, run_import, m
     assert report.counts["members_added"] == 8
 
 
+class Evil:
+    def __reduce__(self):
+        return (exec, ("open('/tmp/poplist-pwned', 'w').close()",))
+
+
 @pytest.mark.parametrize(
     "payload",
     [
         b"cos\nsystem\n(S'touch /tmp/poplist-pwned'\ntR.",  # Python 2 protocol 0: os.system
         b"cposix\nsystem\n(S'touch /tmp/poplist-pwned'\ntR.",
         b'c__builtin__\neval\n(S\'__import__("os").system("touch /tmp/poplist-pwned")\'\ntR.',
-        pickle.dumps({"x": 1}, protocol=4).replace(b"}", b"}", 1)[:0]
-        + b"\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x8c\x04exec\x93\x8c\x011\x85R.",
+        pickle.dumps(Evil(), protocol=4),  # builtins.exec through STACK_GLOBAL
         # The one allowed class, but called with arguments through REDUCE.
         b"cMailman.Bouncer\n_BounceInfo\n(S'x'\ntR.",
         b"ccopy_reg\n_reconstructor\n(cos\nsystem\nc__builtin__\nobject\nNtR.",
@@ -213,7 +217,7 @@ def test_a_malicious_config_pck_is_refused_and_runs_nothing(payload, tmp_path):
 
     if os.path.exists("/tmp/poplist-pwned"):
         os.unlink("/tmp/poplist-pwned")
-    with pytest.raises(InvalidInput, match="not a Mailman 2.1 list configuration Poplist can read safely"):
+    with pytest.raises(InvalidInput, match=r"not a Mailman 2\.1 list configuration Poplist can read safely"):
         load_config_pck(io.BytesIO(payload))
     assert not os.path.exists("/tmp/poplist-pwned")
 

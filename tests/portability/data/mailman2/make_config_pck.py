@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Writes config.pck exactly as Mailman 2.1 does: `cPickle.dump(dict, fp, 1)` under Python 2.
 
 Run with a Python 2.7 interpreter (this machine: /root/.pyenv/versions/2.7.18/bin/python):
@@ -10,7 +9,6 @@ charset Mailman 2.1 stored French lists in).
 
 import os
 import sys
-import time
 import types
 
 import cPickle
