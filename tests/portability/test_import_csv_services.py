@@ -45,7 +45,10 @@ def test_listmonk_export(data, run_import):
         "vip": True,
         "listmonk_uuid": "6f9a4c3e-1b2d-4e5f-8a9b-0c1d2e3f4a5b",
     }
-    assert ada.joined_at == datetime(2021, 5, 8, 10, 20, 3, 123456, tzinfo=UTC) and ada.joined_ref == "listmonk:subscribers"
+    assert (
+        ada.joined_at == datetime(2021, 5, 8, 10, 20, 3, 123456, tzinfo=UTC)
+        and ada.joined_ref == "listmonk:subscribers"
+    )
     assert members["grace@example.org"].joined_at == datetime(2022, 1, 15, 7, tzinfo=UTC)
     linus = members["linus@example.org"]
     assert (linus.status, linus.disabled_reason, linus.disabled_at) == (

@@ -47,9 +47,11 @@ def test_each_group_becomes_a_list_with_its_archive(export, run_import, tenant):
     threads = ArchivedMessage.objects.filter(mailing_list=news).order_by("date")
     assert [m.message_id for m in threads] == ["<g1@example.com>", "<g2@example.org>"]
     assert threads[1].parent == threads[0]
-    assert list(ArchivedMessage.objects.filter(mailing_list__address="team@lists.acme.test").values_list(
-        "message_id", flat=True
-    )) == ["<t1@example.com>"]
+    assert list(
+        ArchivedMessage.objects.filter(mailing_list__address="team@lists.acme.test").values_list(
+            "message_id", flat=True
+        )
+    ) == ["<t1@example.com>"]
 
 
 def test_one_group_at_its_own_address(export, run_import, tenant):
@@ -72,8 +74,16 @@ def test_cli_with_a_folder(run_poplist, data, tmp_path, tenant):
         (data / "google" / "mbox" / "news@groups.example.com.mbox").read_bytes()
     )
     result = run_poplist(
-        "import-from", "google-groups", str(folder), "--group", "news@groups.example.com", "--list",
-        "news@lists.acme.test", "--tenant", "acme", "--json",
+        "import-from",
+        "google-groups",
+        str(folder),
+        "--group",
+        "news@groups.example.com",
+        "--list",
+        "news@lists.acme.test",
+        "--tenant",
+        "acme",
+        "--json",
     )
     assert result.returncode == 0, result.stderr
     assert '"messages_archived": 2' in result.stdout and '"members_added": 4' in result.stdout

@@ -35,7 +35,9 @@ def test_config_paragraphs_are_parsed():
 def test_settings_files_and_filters(data, run_import):
     report = run_import(read(data))
     ml = MailingList.objects.get(address=ADDRESS)
-    assert ml.description == "Entraide autour de Sympa\n\nCette liste réunit les utilisateurs de Sympa.\nPas de publicité."
+    assert (
+        ml.description == "Entraide autour de Sympa\n\nCette liste réunit les utilisateurs de Sympa.\nPas de publicité."
+    )
     assert (ml.language, ml.nonmember_action, ml.subscription_policy) == ("fr", "hold", "confirm_then_moderate")
     assert (ml.archive_policy, ml.roster_visibility, ml.reply_to_list, ml.digest_daily) == (
         "private",
@@ -83,7 +85,9 @@ def test_members_roles_and_consent_dates(data, run_import):
     eve = roster["eve@example.com"]
     assert (eve.status, eve.disabled_at) == ("disabled", datetime(2021, 4, 1, tzinfo=UTC))
     assert roster["fred@example.com"].attributes == {"sympa_included": "1"}
-    roles = set(Member.objects.filter(mailing_list=ml).exclude(role="member").values_list("email", "role", "display_name"))
+    roles = set(
+        Member.objects.filter(mailing_list=ml).exclude(role="member").values_list("email", "role", "display_name")
+    )
     assert roles == {
         ("owner@example.org", "owner", "Olga Owner"),
         ("co-owner@example.org", "owner", ""),

@@ -146,7 +146,7 @@ def _members(client: Client, list_id: str, name: str) -> Iterator[MemberRecord]:
             status = (client.get(f"members/{entry['member_id']}/preferences", missing_ok=True) or {}).get(
                 "delivery_status"
             )
-        address = client.get(f"addresses/{urllib.parse.quote(entry['email'])}", missing_ok=True) or {}
+        address = client.get(f"addresses/{urllib.parse.quote(entry['email'], safe='@')}", missing_ok=True) or {}
         record = MemberRecord(
             email=address.get("original_email") or entry["email"],
             name=entry.get("display_name") or address.get("display_name") or "",

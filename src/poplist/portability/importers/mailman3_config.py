@@ -43,7 +43,7 @@ IGNORED = {
 
 def _text(key: str, target: str) -> Callable:
     def mapper(value: Any, source: ListSource) -> None:
-        source.set(key, target, str(value or ""))
+        source.set(key, target, str(value or "").strip())
 
     return mapper
 
