@@ -152,7 +152,9 @@ def resources(base: str) -> dict:
             "self_link": f"{base}/3.1/lists/{lid}/uris",
         },
         "/3.1/members/m4/preferences": {"delivery_status": "by_user", "delivery_mode": "regular"},
-        "/templates/ant/footer.txt": "-- \n$display_name mailing list -- $listname\nTo unsubscribe: $user_unsubscribe_uri",
+        "/templates/ant/footer.txt": (
+            "-- \n$display_name mailing list -- $listname\nTo unsubscribe: $user_unsubscribe_uri"
+        ),
         "/templates/ant/welcome.txt": "Welcome to $display_name! See $listinfo_uri",
     }
     for n, email in enumerate(["anne@example.com", "bart@example.com", "cris@example.com", "dana@example.com"]):

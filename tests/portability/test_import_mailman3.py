@@ -123,7 +123,7 @@ def test_rosters_are_read_page_by_page(mailman, run_import, monkeypatch):
 def test_wrong_credentials_and_unknown_list_are_clear_errors(mailman):
     with pytest.raises(InvalidInput, match="refused these credentials"):
         mailman3.read(mailman3.Client(mailman.base, USER, "wrong"), "ant@example.com")
-    with pytest.raises(NotFound, match="no lists/bee.example.com"):
+    with pytest.raises(NotFound, match=r"no lists/bee\.example\.com"):
         mailman3.read(mailman3.Client(mailman.base, USER, PASSWORD), "bee@example.com")
     with pytest.raises(InvalidInput, match="cannot be reached"):
         mailman3.read(mailman3.Client("http://127.0.0.1:9", USER, PASSWORD), "ant@example.com")

@@ -8,70 +8,18 @@ that maps, so that each is read and tested alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from poplist.lists.models import Member
 from poplist.portability.importers.common import PREFERENCES, decode_text, list_page_url, require_file
+from poplist.portability.importers.mailman2_roster import CHARSETS, Text, members, roles
 from poplist.portability.importers.mailman2_rules import header_filter_rules, patterns
 from poplist.portability.mbox import path_opener, read_mbox
-from poplist.portability.records import ArchiveSource, ImportReport, ListSource, MemberRecord, RoleRecord
+from poplist.portability.records import ArchiveSource, ImportReport, ListSource
 from poplist.portability.safepickle import BounceInfo, load_config_pck
 
 SYSTEM = "mailman2"
-
-# Mailman 2.1's Defaults.py (add_language): the charset each list language was stored in.
-CHARSETS = {
-    "en": "us-ascii",
-    "fr": "iso-8859-1",
-    "de": "iso-8859-1",
-    "es": "iso-8859-1",
-    "it": "iso-8859-1",
-    "nl": "iso-8859-1",
-    "pt": "iso-8859-1",
-    "pt_BR": "iso-8859-1",
-    "ca": "utf-8",
-    "da": "iso-8859-1",
-    "eu": "iso-8859-1",
-    "fi": "iso-8859-1",
-    "no": "iso-8859-1",
-    "sv": "iso-8859-1",
-    "cs": "iso-8859-2",
-    "hu": "iso-8859-2",
-    "pl": "iso-8859-2",
-    "hr": "iso-8859-2",
-    "sl": "iso-8859-2",
-    "ro": "utf-8",
-    "ru": "utf-8",
-    "uk": "utf-8",
-    "el": "iso-8859-7",
-    "he": "utf-8",
-    "ja": "euc-jp",
-    "ko": "euc-kr",
-    "zh_CN": "utf-8",
-    "zh_TW": "utf-8",
-    "tr": "utf-8",
-    "vi": "utf-8",
-    "lt": "iso-8859-13",
-}
-# MemberAdaptor.py: delivery status codes; Defaults.py: user option bits.
-DISABLED = {
-    1: "",
-    2: Member.DisabledReason.BY_USER,
-    3: Member.DisabledReason.BY_OWNER,
-    4: Member.DisabledReason.BY_BOUNCES,
-}
-OPTION_BITS = {
-    2: "not_me_too",  # DontReceiveOwnPosts
-    4: "acknowledge_posts",
-    16: "conceal_subscription",
-    32: "no_password_reminder",
-    64: "receive_nonmatching_topics",
-    256: "no_duplicates",
-}
-DISABLE_DELIVERY, DISABLE_MIME, MODERATE = 1, 8, 128
 
 SECRETS = {"password", "mod_password", "post_password", "passwords"}
 INTERNAL = {
@@ -103,7 +51,7 @@ def read(config_path: Path, *, archive: Path | None = None, address: str = "", c
     with open(require_file(config_path, "The Mailman configuration"), "rb") as stream:
         config = load_config_pck(stream, name=config_path.name)
     language = _str(config.get("preferred_language", b"en"), "utf-8") or "en"
-    text = _Text(charset or CHARSETS.get(language, "utf-8"))
+    text = Text(charset or CHARSETS.get(language, "utf-8"))
     name = text(config.get("real_name", b"")).lower() or config_path.parent.name
     host = text(config.get("host_name", b""))
     sources = [str(config_path)] + ([str(archive)] if archive else [])
@@ -122,8 +70,8 @@ def read(config_path: Path, *, archive: Path | None = None, address: str = "", c
         if present:
             mapper(present, source, text, config)
             handled.update(keys)
-    source.roles = _roles(config, text)
-    source.members = lambda: _members(config, text, name)
+    source.roles = roles(config, text)
+    source.members = lambda: members(config, text, name)
     _note_the_rest(config, source, handled)
     if archive is not None:
         stats: dict[str, int] = {}
@@ -136,52 +84,36 @@ def _str(value: Any, charset: str) -> str:
     return decode_text(value, charset).strip() if isinstance(value, bytes | str) else ""
 
 
-class _Text:
-    """Decodes Python 2 byte strings in the list's charset (Mailman 2 stored text that way)."""
-
-    def __init__(self, charset: str) -> None:
-        self.charset = charset
-
-    def __call__(self, value: Any) -> str:
-        if isinstance(value, bytes | str):
-            return decode_text(value, self.charset).replace("\r\n", "\n").strip()
-        return ""
-
-    def lines(self, value: Any) -> list[str]:
-        items = value if isinstance(value, list | tuple) else self(value).splitlines()
-        return [line for line in (self(item) for item in items) if line]
-
-
 # --- Settings: one function each --------------------------------------------------------------
 
 
-def _display_name(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _display_name(v: dict, source: ListSource, text: Text, config: dict) -> None:
     source.set("real_name", "display_name", text(v["real_name"]))
 
 
-def _description(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _description(v: dict, source: ListSource, text: Text, config: dict) -> None:
     parts = [text(v.get("description", b"")), text(v.get("info", b""))]
     source.set("description, info", "description", "\n\n".join(part for part in parts if part))
 
 
-def _language(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _language(v: dict, source: ListSource, text: Text, config: dict) -> None:
     source.report.map("preferred_language", "language", source.language)
     source.settings["language"] = source.language
 
 
-def _subscription_policy(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _subscription_policy(v: dict, source: ListSource, text: Text, config: dict) -> None:
     policy = {0: "open", 1: "confirm", 2: "moderate", 3: "confirm_then_moderate"}.get(v["subscribe_policy"])
     if policy:
         source.set("subscribe_policy", "subscription_policy", policy)
 
 
-def _roster_visibility(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _roster_visibility(v: dict, source: ListSource, text: Text, config: dict) -> None:
     visibility = {0: "public", 1: "members", 2: "owners"}.get(v["private_roster"])
     if visibility:
         source.set("private_roster", "roster_visibility", visibility)
 
 
-def _archive_policy(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _archive_policy(v: dict, source: ListSource, text: Text, config: dict) -> None:
     # Mailman 3's importer does the same: a missing archive_private counts as private.
     if not v.get("archive", 0):
         source.set("archive", "archive_policy", "none")
@@ -189,13 +121,13 @@ def _archive_policy(v: dict, source: ListSource, text: _Text, config: dict) -> N
         source.set("archive, archive_private", "archive_policy", "private" if v.get("archive_private", 1) else "public")
 
 
-def _nonmember_action(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _nonmember_action(v: dict, source: ListSource, text: Text, config: dict) -> None:
     action = {0: "accept", 1: "hold", 2: "reject", 3: "discard"}.get(v["generic_nonmember_action"])
     if action:
         source.set("generic_nonmember_action", "nonmember_action", action)
 
 
-def _member_moderation(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _member_moderation(v: dict, source: ListSource, text: Text, config: dict) -> None:
     if "default_member_moderation" in v:
         source.set("default_member_moderation", "new_members_moderated", bool(v["default_member_moderation"]))
     action = {0: "hold", 1: "reject", 2: "discard"}.get(v.get("member_moderation_action"))
@@ -204,7 +136,7 @@ def _member_moderation(v: dict, source: ListSource, text: _Text, config: dict) -
 
 
 def _flag(source_key: str, target: str) -> Callable:
-    def mapper(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+    def mapper(v: dict, source: ListSource, text: Text, config: dict) -> None:
         source.set(source_key, target, bool(v[source_key]))
 
     return mapper
@@ -213,7 +145,7 @@ def _flag(source_key: str, target: str) -> Callable:
 def _limit(source_key: str, target: str, unit: str, convert: Callable[[Any], int] = int) -> Callable:
     """A number where Mailman's 0 means 'no limit', which Poplist does not have: 0 keeps Poplist's default."""
 
-    def mapper(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+    def mapper(v: dict, source: ListSource, text: Text, config: dict) -> None:
         value = v[source_key]
         if not isinstance(value, int | float) or value <= 0:
             source.report.skip(source_key, value, f"0 means no limit in Mailman; Poplist keeps its default {unit}")
@@ -223,7 +155,7 @@ def _limit(source_key: str, target: str, unit: str, convert: Callable[[Any], int
     return mapper
 
 
-def _subject_prefix(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _subject_prefix(v: dict, source: ListSource, text: Text, config: dict) -> None:
     prefix = text(v["subject_prefix"])
     if re.search(r"%\d*d", prefix):
         source.report.notes.append(
@@ -234,7 +166,7 @@ def _subject_prefix(v: dict, source: ListSource, text: _Text, config: dict) -> N
     source.set("subject_prefix", "subject_prefix", prefix)
 
 
-def _texts(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _texts(v: dict, source: ListSource, text: Text, config: dict) -> None:
     for key, target in (("msg_footer", "footer"), ("welcome_msg", "welcome_text"), ("goodbye_msg", "goodbye_text")):
         if key in v:
             source.set(key, target, expand(text(v[key]), source, text, config))
@@ -242,7 +174,7 @@ def _texts(v: dict, source: ListSource, text: _Text, config: dict) -> None:
         source.report.skip("msg_header", text(v["msg_header"]), "Poplist adds a footer to posts, not a header")
 
 
-def _notices(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _notices(v: dict, source: ListSource, text: Text, config: dict) -> None:
     for key, target in (("send_welcome_msg", "send_welcome"), ("send_goodbye_msg", "send_goodbye")):
         if key in v:
             source.set(key, target, bool(v[key]))
@@ -250,14 +182,14 @@ def _notices(v: dict, source: ListSource, text: _Text, config: dict) -> None:
         source.set("admin_notify_mchanges", "notify_owners_on_membership", bool(v["admin_notify_mchanges"]))
 
 
-def _reply_to(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _reply_to(v: dict, source: ListSource, text: Text, config: dict) -> None:
     mode = v.get("reply_goes_to_list", 0)
     source.set("reply_goes_to_list", "reply_to_list", mode == 1)
     if mode == 2:
         source.defer("reply_to_address", "reply_to_address", text(v.get("reply_to_address", b"")))
 
 
-def _dmarc(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _dmarc(v: dict, source: ListSource, text: Text, config: dict) -> None:
     # 0 none, 1 munge From, 2 wrap, 3 reject, 4 discard. from_is_list applies to every post,
     # dmarc_moderation_action only to senders whose domain publishes a strict DMARC policy.
     always, strict = v.get("from_is_list", 0), v.get("dmarc_moderation_action", 0)
@@ -274,7 +206,7 @@ def _dmarc(v: dict, source: ListSource, text: _Text, config: dict) -> None:
         source.set("dmarc action", "dmarc_action", "munge_from" if action == 1 else "wrap")
 
 
-def _digest(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _digest(v: dict, source: ListSource, text: Text, config: dict) -> None:
     if v.get("digest_size_threshhold", 0) > 0:
         source.set("digest_size_threshhold", "digest_size_kb", int(v["digest_size_threshhold"]))
     if "digest_send_periodic" in v:
@@ -286,7 +218,7 @@ def _digest(v: dict, source: ListSource, text: _Text, config: dict) -> None:
         source.report.skip("digestable", 0, "members can always choose digests in Poplist")
 
 
-def _bounces(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _bounces(v: dict, source: ListSource, text: Text, config: dict) -> None:
     days = 86400
     if v.get("bounce_score_threshold", 0) > 0:
         source.set("bounce_score_threshold", "bounce_score_threshold", float(v["bounce_score_threshold"]))
@@ -301,7 +233,7 @@ def _bounces(v: dict, source: ListSource, text: _Text, config: dict) -> None:
         source.report.skip("bounce_processing", 0, "Poplist always processes bounces")
 
 
-def _sender_filters(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _sender_filters(v: dict, source: ListSource, text: Text, config: dict) -> None:
     source.defer("banned_addresses", "ban_list", patterns(v.get("ban_list", []), text))
     for action in ("accept", "hold", "reject", "discard"):
         key = f"{action}_these_nonmembers"
@@ -309,7 +241,7 @@ def _sender_filters(v: dict, source: ListSource, text: _Text, config: dict) -> N
     source.defer("acceptable_aliases", "acceptable_aliases", text.lines(v.get("acceptable_aliases", b"")))
 
 
-def _header_filters(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _header_filters(v: dict, source: ListSource, text: Text, config: dict) -> None:
     rules = header_filter_rules(v.get("header_filter_rules", []), text, source.report)
     for line in text.lines(v.get("bounce_matching_headers", b"")):
         if not line.startswith("#") and ":" in line:
@@ -318,7 +250,7 @@ def _header_filters(v: dict, source: ListSource, text: _Text, config: dict) -> N
     source.defer("header_filters", "header_filter_rules, bounce_matching_headers", rules)
 
 
-def _content_filter(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _content_filter(v: dict, source: ListSource, text: Text, config: dict) -> None:
     if not v.get("filter_content"):
         return
     actions = {0: "discard", 1: "reject", 2: "forward", 3: "preserve"}
@@ -334,7 +266,7 @@ def _content_filter(v: dict, source: ListSource, text: _Text, config: dict) -> N
     source.defer("content_filter", "filter_content", value)
 
 
-def _moderation_notices(v: dict, source: ListSource, text: _Text, config: dict) -> None:
+def _moderation_notices(v: dict, source: ListSource, text: Text, config: dict) -> None:
     notices = {
         "member": text(v.get("member_moderation_notice", b"")),
         "nonmember": text(v.get("nonmember_rejection_notice", b"")),
@@ -417,7 +349,7 @@ ROSTER_KEYS = {
 }
 
 
-def expand(template: str, source: ListSource, text: _Text, config: dict) -> str:
+def expand(template: str, source: ListSource, text: Text, config: dict) -> str:
     """Mailman's %(name)s placeholders in footers and welcome texts, turned into what they stood for."""
     address = source.address
     local, _at, domain = address.rpartition("@")
@@ -458,56 +390,6 @@ def _note_the_rest(config: dict, source: ListSource, handled: set[str]) -> None:
     bounces = config.get("bounce_info") or {}
     if bounces:
         source.report.skip("bounce_info", f"{len(bounces)} members", "bounce scores restart at zero in Poplist")
-
-
-# --- Roster ---------------------------------------------------------------------------------
-
-
-def _roles(config: dict, text: _Text) -> list[RoleRecord]:
-    roles = [RoleRecord(text(email), Member.Role.OWNER) for email in config.get("owner", [])]
-    roles += [RoleRecord(text(email), Member.Role.MODERATOR) for email in config.get("moderator", [])]
-    return [role for role in roles if role.email]
-
-
-def _members(config: dict, text: _Text, name: str) -> Iterator[MemberRecord]:
-    options = config.get("user_options", {})
-    statuses = config.get("delivery_status", {})
-    names = config.get("usernames", {})
-    languages = config.get("language", {})
-    for roster, digest in ((config.get("members", {}), False), (config.get("digest_members", {}), True)):
-        for key, original in roster.items():
-            flags = options.get(key, 0) if isinstance(options.get(key, 0), int) else 0
-            record = MemberRecord(
-                # The roster is keyed by the lower-cased address; the value is the address as
-                # the member wrote it, or 0 when that was already lower case.
-                email=text(original) if isinstance(original, bytes | str) and original else text(key),
-                name=text(names.get(key, b"")),
-                joined_ref=f"{SYSTEM}:{name}",
-            )
-            if digest:
-                record.delivery_mode = (
-                    Member.DeliveryMode.PLAIN_DIGEST if flags & DISABLE_MIME else Member.DeliveryMode.MIME_DIGEST
-                )
-            record.moderated = bool(flags & MODERATE)
-            _delivery_status(record, statuses.get(key), flags)
-            kept = [label for bit, label in OPTION_BITS.items() if flags & bit]
-            if kept:
-                record.attributes["mailman_options"] = kept
-            if languages.get(key):
-                record.attributes["language"] = text(languages[key])
-            yield record
-
-
-def _delivery_status(record: MemberRecord, status: Any, flags: int) -> None:
-    """(code, time) in delivery_status; older lists only set the DisableDelivery option bit."""
-    code, when = (status[0], status[1]) if isinstance(status, tuple) and len(status) == 2 else (0, None)
-    if not code and flags & DISABLE_DELIVERY:
-        code = 1
-    if code in DISABLED:
-        record.status = Member.Status.DISABLED
-        record.disabled_reason = DISABLED[code]
-        if isinstance(when, int | float) and when > 0:
-            record.disabled_at = datetime.fromtimestamp(when, tz=UTC)
 
 
 __all__ = ["SYSTEM", "BounceInfo", "read"]
