@@ -5,6 +5,8 @@ from __future__ import annotations
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 
+from importing_fixtures import data_fixture, run_import_fixture  # noqa: F401 - fixtures
+
 from poplist.lists.models import MailingList, Member, Suppression
 from poplist.portability.dates import parse_date
 from poplist.portability.importers import listmonk, mailchimp

@@ -6,6 +6,7 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
+from importing_fixtures import data_fixture, run_import_fixture  # noqa: F401 - fixtures
 
 from poplist.accounts.services import add_domain
 from poplist.archive.models import ArchivedMessage

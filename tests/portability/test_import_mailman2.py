@@ -7,6 +7,7 @@ import pickle
 from datetime import UTC, datetime
 
 import pytest
+from importing_fixtures import data_fixture, run_import_fixture  # noqa: F401 - fixtures
 
 from poplist.archive.models import ArchivedMessage, Thread
 from poplist.core.errors import Conflict, InvalidInput

@@ -6,6 +6,7 @@ import gzip
 from datetime import UTC, datetime
 
 import pytest
+from importing_fixtures import data_fixture, run_import_fixture  # noqa: F401 - fixtures
 from mailman3_fake import PASSWORD, USER, FakeMailman
 
 from poplist.archive.models import ArchivedMessage

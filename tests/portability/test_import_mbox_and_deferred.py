@@ -6,6 +6,7 @@ import gzip
 import io
 
 import pytest
+from importing_fixtures import data_fixture, run_import_fixture  # noqa: F401 - fixtures
 
 from poplist.portability import deferred
 from poplist.portability.mbox import read_mbox

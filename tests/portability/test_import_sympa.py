@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from importing_fixtures import data_fixture, run_import_fixture  # noqa: F401 - fixtures
+
 from poplist.archive.models import ArchivedMessage
 from poplist.lists.models import MailingList, Member
 from poplist.portability.importers import sympa

@@ -25,6 +25,13 @@ merge_option = click.option(
 dry_run_option = click.option("--dry-run", is_flag=True, help="Read and check everything, report, write nothing.")
 
 
+def common_options(function):
+    """--tenant, --merge, --dry-run and --json, which every importer takes."""
+    for option in reversed((tenant_option, merge_option, dry_run_option, json_option)):
+        function = option(function)
+    return function
+
+
 @group("import-from")
 def import_from() -> None:
     """Bring lists from the systems customers leave (see docs/importing.md)."""
@@ -73,11 +80,8 @@ def _summary(report: ImportReport) -> list[str]:
 @click.option(
     "--charset", default="", help="The charset of the list's texts (default: its language's, as Mailman 2.1 had it)."
 )
-@tenant_option
 @list_option
-@merge_option
-@dry_run_option
-@json_option
+@common_options
 def from_mailman2(
     config_pck: Path,
     archive: Path | None,
@@ -104,11 +108,8 @@ def from_mailman2(
 )
 @click.option("--source-list", required=True, help="The list in Mailman: list@domain or its list id.")
 @click.option("--archive", type=PathArg, help="HyperKitty's export of the list (LIST.mbox.gz).")
-@tenant_option
 @list_option
-@merge_option
-@dry_run_option
-@json_option
+@common_options
 def from_mailman3(
     url: str,
     user: str,
@@ -129,11 +130,8 @@ def from_mailman3(
 @import_from.command("sympa")
 @click.argument("list_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--archive", type=PathArg, help="The list's archives: arc/LIST@DOMAIN, or an mbox.")
-@tenant_option
 @list_option
-@merge_option
-@dry_run_option
-@json_option
+@common_options
 def from_sympa(
     list_dir: Path, archive: Path | None, tenant_slug: str, address: str, merge: bool, dry_run: bool, as_json: bool
 ) -> None:
@@ -142,53 +140,30 @@ def from_sympa(
     _run(tenant_slug, [source], address=address, merge=merge, dry_run=dry_run, as_json=as_json)
 
 
-@import_from.command("listmonk")
-@click.argument("export", type=PathArg)
-@tenant_option
-@click.option("--list", "address", required=True, help="The list's address in Poplist.")
-@merge_option
-@dry_run_option
-@json_option
-def from_listmonk(export: Path, tenant_slug: str, address: str, merge: bool, dry_run: bool, as_json: bool) -> None:
-    """listmonk's subscriber CSV (or a ZIP of CSVs)."""
-    _run(
-        tenant_slug,
-        [listmonk.read(export, address=address)],
-        address=address,
-        merge=merge,
-        dry_run=dry_run,
-        as_json=as_json,
-    )
+def _file_command(name: str, reader, help_text: str) -> click.Command:
+    """listmonk and Mailchimp: one export file (or folder) into one list named with --list."""
+
+    @import_from.command(name, help=help_text)
+    @click.argument("export", type=PathArg)
+    @click.option("--list", "address", required=True, help="The list's address in Poplist.")
+    @common_options
+    def command(export: Path, address: str, tenant_slug: str, merge: bool, dry_run: bool, as_json: bool) -> None:
+        source = reader(export, address=address)
+        _run(tenant_slug, [source], address=address, merge=merge, dry_run=dry_run, as_json=as_json)
+
+    return command
 
 
-@import_from.command("mailchimp")
-@click.argument("export", type=PathArg)
-@tenant_option
-@click.option("--list", "address", required=True, help="The list's address in Poplist.")
-@merge_option
-@dry_run_option
-@json_option
-def from_mailchimp(export: Path, tenant_slug: str, address: str, merge: bool, dry_run: bool, as_json: bool) -> None:
-    """A Mailchimp audience export ZIP."""
-    _run(
-        tenant_slug,
-        [mailchimp.read(export, address=address)],
-        address=address,
-        merge=merge,
-        dry_run=dry_run,
-        as_json=as_json,
-    )
+from_listmonk = _file_command("listmonk", listmonk.read, "listmonk's subscriber CSV (or a ZIP of CSVs).")
+from_mailchimp = _file_command("mailchimp", mailchimp.read, "A Mailchimp audience export ZIP (or its folder).")
 
 
 @import_from.command("google-groups")
 @click.argument("export", type=PathArg)
 @click.option("--group", default="", help="Only this group of the export.")
 @click.option("--domain", default="", help="Put each group at the same name in this domain.")
-@tenant_option
 @list_option
-@merge_option
-@dry_run_option
-@json_option
+@common_options
 def from_google_groups(
     export: Path, group: str, domain: str, tenant_slug: str, address: str, merge: bool, dry_run: bool, as_json: bool
 ) -> None:

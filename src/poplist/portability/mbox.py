@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from poplist.portability.dates import parse_date
+from poplist.portability.records import ArchiveSource
 
 SEPARATOR = re.compile(
     rb"From \s*(\S+)\s+(\w\w\w\s+\w\w\w\s+\d?\d\s+\d?\d:\d\d(?::\d\d)?(?:\s+\S+)?\s+\d\d\d\d)\s*\S*\s*$"
@@ -50,6 +51,12 @@ def ungzip(stream: BinaryIO) -> BinaryIO:
 
 def path_opener(path: Path) -> Opener:
     return lambda: open_binary(path)
+
+
+def mbox_archive(path: Path) -> ArchiveSource:
+    """The mbox (or gzip'd mbox) at `path` as an archive to import."""
+    stats: dict[str, int] = {}
+    return ArchiveSource(str(path), lambda: read_mbox(path_opener(path), stats), stats)
 
 
 def read_mbox(opener: Opener, stats: dict[str, int]) -> Iterator[tuple[bytes, datetime | None]]:

@@ -130,6 +130,15 @@ class ListSource:
     suppressions: Callable[[], Iterable[SuppressionRecord]] = lambda: ()
     archives: list[ArchiveSource] = field(default_factory=list)
 
+    @classmethod
+    def start(
+        cls, system: str, name: str, sources: list[str], *, address: str = "", language: str = "en"
+    ) -> ListSource:
+        """A new ListSource with its empty report; `sources` are the files or URL read (never credentials)."""
+        where = ", ".join(s for s in sources if s)
+        report = ImportReport(system=system, source=where, source_list=name)
+        return cls(system=system, source=where, name=name, report=report, address=address, language=language)
+
     def set(self, source_key: str, target: str, value: Any) -> None:
         """Map one source setting onto a Poplist list setting, and note it."""
         self.settings[target] = value

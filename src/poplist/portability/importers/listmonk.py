@@ -33,8 +33,8 @@ def read(path: Path, *, address: str) -> ListSource:
     ]
     if not csvs:
         raise InvalidInput(_("%(path)s holds no CSV file."), path=str(path))
-    report = ImportReport(system=SYSTEM, source=str(path), source_list=path.stem)
-    source = ListSource(system=SYSTEM, source=str(path), name=path.stem, report=report, address=address)
+    source = ListSource.start(SYSTEM, path.stem, [str(path)], address=address)
+    report = source.report
     rows = lambda: _rows(csvs, report)  # noqa: E731 - read twice: suppressions, then members
     source.suppressions = lambda: (
         SuppressionRecord(email, Suppression.Reason.MANUAL, "listmonk blocklist", tenant_wide=True)

@@ -58,7 +58,8 @@ _KIND = re.compile(r"^(subscribed|unsubscribed|cleaned|non_?subscribed)_")
 
 def read(path: Path, *, address: str) -> ListSource:
     files = _classify(require_path(path, "The Mailchimp export"))
-    report = ImportReport(system=SYSTEM, source=str(path), source_list=path.stem)
+    source = ListSource.start(SYSTEM, path.stem, [str(path)], address=address)
+    report = source.report
     if not files.get("subscribed") and not files.get("unsubscribed") and not files.get("cleaned"):
         raise InvalidInput(
             _(
@@ -71,7 +72,6 @@ def read(path: Path, *, address: str) -> ListSource:
         report.skip(name, "file", "not one of Mailchimp's member exports")
     for name, _data in files.get("nonsubscribed", []):
         report.skip(name, "file", "non-subscribed contacts never opted in: they are not imported")
-    source = ListSource(system=SYSTEM, source=str(path), name=path.stem, report=report, address=address)
     source.members = lambda: _members(files.get("subscribed", []), report)
     source.suppressions = lambda: _suppressions(files, report)
     report.notes.append("Mailchimp exports no list settings: the list has Poplist's defaults")

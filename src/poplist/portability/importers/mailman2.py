@@ -15,8 +15,8 @@ from typing import Any
 from poplist.portability.importers.common import PREFERENCES, decode_text, list_page_url, require_file
 from poplist.portability.importers.mailman2_roster import CHARSETS, Text, members, roles
 from poplist.portability.importers.mailman2_rules import header_filter_rules, patterns
-from poplist.portability.mbox import path_opener, read_mbox
-from poplist.portability.records import ArchiveSource, ImportReport, ListSource
+from poplist.portability.mbox import mbox_archive
+from poplist.portability.records import ListSource
 from poplist.portability.safepickle import BounceInfo, load_config_pck
 
 SYSTEM = "mailman2"
@@ -54,13 +54,10 @@ def read(config_path: Path, *, archive: Path | None = None, address: str = "", c
     text = Text(charset or CHARSETS.get(language, "utf-8"))
     name = text(config.get("real_name", b"")).lower() or config_path.parent.name
     host = text(config.get("host_name", b""))
-    sources = [str(config_path)] + ([str(archive)] if archive else [])
-    report = ImportReport(system=SYSTEM, source=", ".join(sources), source_list=name)
-    source = ListSource(
-        system=SYSTEM,
-        source=report.source,
-        name=name,
-        report=report,
+    source = ListSource.start(
+        SYSTEM,
+        name,
+        [str(config_path), str(archive or "")],
         address=address or (f"{name}@{host}" if host else ""),
         language=language.split("_")[0],
     )
@@ -74,9 +71,7 @@ def read(config_path: Path, *, archive: Path | None = None, address: str = "", c
     source.members = lambda: members(config, text, name)
     _note_the_rest(config, source, handled)
     if archive is not None:
-        stats: dict[str, int] = {}
-        path = require_file(archive, "The archive mbox")
-        source.archives.append(ArchiveSource(str(path), lambda: read_mbox(path_opener(path), stats), stats))
+        source.archives.append(mbox_archive(require_file(archive, "The archive mbox")))
     return source
 
 

@@ -25,8 +25,8 @@ from poplist.core.errors import InvalidInput, NotFound
 from poplist.lists.models import Member
 from poplist.portability.dates import parse_date
 from poplist.portability.importers.common import PREFERENCES, UNSUBSCRIBE, list_page_url, require_file
-from poplist.portability.mbox import path_opener, read_mbox
-from poplist.portability.records import ArchiveSource, ImportReport, ListSource, MemberRecord, RoleRecord
+from poplist.portability.mbox import mbox_archive
+from poplist.portability.records import ListSource, MemberRecord, RoleRecord
 
 SYSTEM = "mailman3"
 PAGE = 500
@@ -108,13 +108,10 @@ def read(client: Client, list_spec: str, *, archive: Path | None = None, address
     info = client.get(f"lists/{list_id}")
     config = client.get(f"lists/{list_id}/config")
     name = info.get("fqdn_listname") or list_spec
-    sources = [f"{client.base}/lists/{list_id}"] + ([str(archive)] if archive else [])
-    report = ImportReport(system=SYSTEM, source=", ".join(sources), source_list=name)
-    source = ListSource(
-        system=SYSTEM,
-        source=report.source,
-        name=name,
-        report=report,
+    source = ListSource.start(
+        SYSTEM,
+        name,
+        [f"{client.base}/lists/{list_id}", str(archive or "")],
         address=address or name,
         language=str(config.get("preferred_language", "en")).split("_")[0],
     )
@@ -133,9 +130,7 @@ def read(client: Client, list_spec: str, *, archive: Path | None = None, address
     ]
     source.members = lambda: _members(client, list_id, name)
     if archive is not None:
-        stats: dict[str, int] = {}
-        path = require_file(archive, "The HyperKitty export")
-        source.archives.append(ArchiveSource(str(path), lambda: read_mbox(path_opener(path), stats), stats))
+        source.archives.append(mbox_archive(require_file(archive, "The HyperKitty export")))
     return source
 
 

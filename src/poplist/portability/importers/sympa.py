@@ -17,7 +17,7 @@ from poplist.lists.models import Member
 from poplist.portability.dates import parse_date
 from poplist.portability.importers.common import UNSUBSCRIBE, decode_text, list_page_url, require_path
 from poplist.portability.importers.sympa_config import map_config, parse_config
-from poplist.portability.mbox import path_opener, read_mbox, read_message_files
+from poplist.portability.mbox import mbox_archive, read_message_files
 from poplist.portability.records import ArchiveSource, ImportReport, ListSource, MemberRecord, RoleRecord
 
 SYSTEM = "sympa"
@@ -34,15 +34,10 @@ def read(directory: Path, *, archive: Path | None = None, address: str = "") -> 
     config = parse_config(_read(directory / "config")) if (directory / "config").is_file() else []
     name = directory.name
     host = directory.parent.name if "." in directory.parent.name else ""
-    sources = [str(directory)] + ([str(archive)] if archive else [])
-    report = ImportReport(system=SYSTEM, source=", ".join(sources), source_list=name)
-    source = ListSource(
-        system=SYSTEM,
-        source=report.source,
-        name=name,
-        report=report,
-        address=address or (f"{name}@{host}" if host else ""),
+    source = ListSource.start(
+        SYSTEM, name, [str(directory), str(archive or "")], address=address or (f"{name}@{host}" if host else "")
     )
+    report = source.report
     if not config:
         report.notes.append("no config file: the list has Poplist's defaults")
     map_config(config, source)
@@ -192,16 +187,11 @@ def _template(text: str, source: ListSource) -> str:
 
 def _archives(path: Path) -> list[ArchiveSource]:
     if path.is_file():
-        stats: dict[str, int] = {}
-        return [ArchiveSource(str(path), lambda: read_mbox(path_opener(path), stats), stats)]
+        return [mbox_archive(path)]
     numbered = [p for p in path.rglob("*") if p.is_file() and p.parent.name == "arctxt" and p.name.isdigit()]
     if numbered:
         numbered.sort(key=lambda p: (p.parent.parent.name, int(p.name)))
         stats = {}
         return [ArchiveSource(str(path), lambda: read_message_files(numbered, stats), stats)]
     mboxes = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".mbox", ".gz"))
-    archives = []
-    for mbox in mboxes:
-        mbox_stats: dict[str, int] = {}
-        archives.append(ArchiveSource(str(mbox), lambda m=mbox, s=mbox_stats: read_mbox(path_opener(m), s), mbox_stats))
-    return archives
+    return [mbox_archive(mbox) for mbox in mboxes]

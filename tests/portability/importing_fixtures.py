@@ -1,4 +1,5 @@
-"""Shared helpers for the importers' tests: the fixture files and an import that returns its report."""
+"""Fixtures the importers' tests share; each test module imports them (a second conftest.py would shadow
+tests/conftest.py for the modules that import from it)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.fixture
-def data() -> Path:
+@pytest.fixture(name="data")
+def data_fixture() -> Path:
     return DATA
 
 
-@pytest.fixture
-def run_import(tenant):
+@pytest.fixture(name="run_import")
+def run_import_fixture(tenant):
     """Write a ListSource into the `acme` tenant; returns the report."""
     from poplist.portability.services import import_list
 
