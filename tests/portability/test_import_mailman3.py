@@ -126,6 +126,8 @@ def test_wrong_credentials_and_unknown_list_are_clear_errors(mailman):
         mailman3.read(mailman3.Client(mailman.base, USER, "wrong"), "ant@example.com")
     with pytest.raises(NotFound, match=r"no lists/bee\.example\.com"):
         mailman3.read(mailman3.Client(mailman.base, USER, PASSWORD), "bee@example.com")
+    with pytest.raises(InvalidInput, match="not in the URL"):
+        mailman3.Client(f"http://{USER}:{PASSWORD}@127.0.0.1:9/3.1", "", "")
     with pytest.raises(InvalidInput, match="cannot be reached"):
         mailman3.read(mailman3.Client("http://127.0.0.1:9", USER, PASSWORD), "ant@example.com")
 

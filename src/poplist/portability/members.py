@@ -5,6 +5,9 @@ migration also carries each member's delivery mode, status, moderation flag and 
 and address of their consent, so it has its own path: batches of 2,000 records, each
 checked against the list's members and suppressions in two queries and written with one
 bulk INSERT, inside the caller's transaction (all or nothing, and a re-run adds nothing twice).
+Measured with bench/import_migration.py (20,000 members, SQLite, a loaded 2-core machine):
+~8,700 members/s, 0.14x the owners' staged import; most of the time is Django preparing
+the INSERT values, which a raw executemany would cut if migrations of millions need it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,6 +26,7 @@ from poplist.core.errors import InvalidInput, NotFound
 from poplist.lists.models import Member
 from poplist.portability.dates import parse_date
 from poplist.portability.importers.common import PREFERENCES, UNSUBSCRIBE, list_page_url, require_file
+from poplist.portability.importers.mailman3_config import map_config
 from poplist.portability.mbox import mbox_archive
 from poplist.portability.records import ListSource, MemberRecord, RoleRecord
 
@@ -53,13 +55,18 @@ class Client:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise InvalidInput(_("%(url)s is not an http(s) URL of Mailman's REST API."), url=url)
+        if parsed.username or parsed.password:
+            # Kept out of the URL so that it never lands in a report or a log.
+            raise InvalidInput(_("Give Mailman's REST credentials with --user and --password, not in the URL."))
         self.base = url.rstrip("/") + ("" if url.rstrip("/").endswith("/3.1") else "/3.1")
         self.origin = (parsed.scheme, parsed.netloc)
         self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
     def get(self, path: str, *, raw: bool = False, missing_ok: bool = False) -> Any:
         url = path if path.startswith(("http://", "https://")) else f"{self.base}/{path.lstrip('/')}"
-        request = urllib.request.Request(url, headers={"Authorization": self.auth, "Accept": "application/json"})
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        # Unredirected: a redirect to another host must not carry the credentials there.
+        request.add_unredirected_header("Authorization", self.auth)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 body = response.read()
@@ -115,8 +122,6 @@ def read(client: Client, list_spec: str, *, archive: Path | None = None, address
         address=address or name,
         language=str(config.get("preferred_language", "en")).split("_")[0],
     )
-    from poplist.portability.importers.mailman3_config import map_config
-
     map_config(config, source)
     _templates(client, list_id, source)
     _filters(client, list_id, source)
@@ -213,7 +218,6 @@ def expand(template: str, source: ListSource) -> str:
         "user_unsubscribe_uri": UNSUBSCRIBE,
         "listinfo_uri": list_page_url(source.address),
     }
-    import re
 
     def substitute(match: re.Match) -> str:
         key = match.group(1) or match.group(2)
