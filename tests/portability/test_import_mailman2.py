@@ -276,3 +276,18 @@ def test_dry_run_writes_nothing(cli, data, tenant):
     )
     assert result.exit_code == 0 and "dry run: nothing was written" in result.output
     assert not MailingList.objects.filter(address=ADDRESS).exists()
+
+
+def test_the_archive_policy_is_in_place_before_the_first_message_is_archived(source, run_import, monkeypatch):
+    from poplist.portability import services
+
+    seen = []
+    real = services.archive_message
+
+    def spy(mailing_list, raw, **options):
+        seen.append(MailingList.objects.get(pk=mailing_list.pk).archive_policy)  # what the database holds then
+        return real(mailing_list, raw, **options)
+
+    monkeypatch.setattr(services, "archive_message", spy)
+    run_import(source())
+    assert seen == ["private"] * 5
