@@ -14,6 +14,7 @@ CLI_MODULES = [
     "poplist.accounts.cli",
     "poplist.lists.cli",
     "poplist.delivery.cli",
+    "poplist.portability.cli",
 ]
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "poplist.archive",
     "poplist.bounces",
     "poplist.web",
+    "poplist.portability",
 ]
 
 MIDDLEWARE = [
