@@ -12,6 +12,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Each domain's fixtures live in its own plugin module, so domains never edit this file together.
+pytest_plugins = [
+    "poplist.testing.fixtures_inbound",
+    "poplist.testing.fixtures_delivery",
+    "poplist.testing.fixtures_bounces",
+    "poplist.testing.fixtures_sites",
+    "poplist.testing.fixtures_web",
+    "poplist.testing.fixtures_exchange",
+]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("POPLIST_TEST_DATABASE") != "postgresql":

@@ -8,15 +8,6 @@ import click
 
 from poplist.core.cli import PoplistGroup
 
-# Domain packages whose cli.py defines `commands`: a list of click commands and groups.
-CLI_MODULES = [
-    "poplist.runtime.cli",
-    "poplist.accounts.cli",
-    "poplist.lists.cli",
-    "poplist.delivery.cli",
-    "poplist.portability.cli",
-]
-
 
 @click.group(cls=PoplistGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="poplist")
@@ -29,10 +20,12 @@ def main() -> None:
 
 def _register() -> None:
     import poplist
+    from poplist.core.discovery import domain_modules
 
     poplist.setup()
-    for module_name in CLI_MODULES:
-        for command in importlib.import_module(module_name).commands:
+    # `runtime` is not a Django app; every domain package's cli.py is found by core.discovery.
+    for module in [importlib.import_module("poplist.runtime.cli"), *domain_modules("cli")]:
+        for command in getattr(module, "commands", []):  # core/cli.py holds helpers only
             main.add_command(command)
 
 

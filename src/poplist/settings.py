@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 
 from poplist import config
+from poplist.core.discovery import locale_dirs
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir()
@@ -32,8 +33,11 @@ INSTALLED_APPS = [
     "poplist.delivery",
     "poplist.archive",
     "poplist.bounces",
+    "poplist.inbound",
+    "poplist.sites",
     "poplist.web",
     "poplist.portability",
+    "poplist.exchange",
 ]
 
 MIDDLEWARE = [
@@ -102,8 +106,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
-COMPILED_LOCALE_DIR = DATA_DIR / "locale"  # .mo files built from PACKAGE_DIR/locale at start-up (core/i18n.py)
-LOCALE_PATHS = [COMPILED_LOCALE_DIR]
+COMPILED_LOCALE_DIR = DATA_DIR / "locale"  # .mo files built from the .po catalogs at start-up (core/i18n.py)
+# The main catalog (PACKAGE_DIR/locale) first, then each domain package's own (PACKAGE_DIR/<domain>/locale).
+LOCALE_PATHS = [
+    COMPILED_LOCALE_DIR / ("main" if source.parent == PACKAGE_DIR else source.parent.name)
+    for source in locale_dirs(PACKAGE_DIR)
+]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True

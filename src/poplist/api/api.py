@@ -1,11 +1,10 @@
 """The REST API at /api/v1/ (django-ninja): token authentication, problem details, routers per domain.
 
-Each domain package with endpoints has an `api.py` defining `router`; API_ROUTERS mounts them.
+Each domain package with endpoints has an `api.py` defining `router` and `PREFIX`; they are
+found by core.discovery and mounted here.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,9 +14,6 @@ from ninja.security import HttpBearer
 from poplist.accounts.models import ApiToken
 from poplist.core.errors import PoplistError
 from poplist.core.tokens import token_digest
-
-# (module, URL prefix) of each domain's router.
-API_ROUTERS: list[tuple[str, str]] = []
 
 
 class TokenAuth(HttpBearer):
@@ -61,8 +57,10 @@ def poplist_error(request: HttpRequest, exc: PoplistError):
 
 
 def mount_routers() -> None:
-    for module_name, prefix in API_ROUTERS:
-        api.add_router(prefix, importlib.import_module(module_name).router)
+    from poplist.core.discovery import domain_modules
+
+    for module in domain_modules("api"):
+        api.add_router(module.PREFIX, module.router)
 
 
 mount_routers()

@@ -8,6 +8,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from poplist.core.discovery import locale_dirs
         from poplist.core.i18n import compile_catalogs
 
-        compile_catalogs(settings.PACKAGE_DIR / "locale", settings.COMPILED_LOCALE_DIR)
+        for source, target in zip(locale_dirs(settings.PACKAGE_DIR), settings.LOCALE_PATHS, strict=True):
+            compile_catalogs(source, target)

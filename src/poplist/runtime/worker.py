@@ -25,15 +25,10 @@ class Task:
 
 
 def default_tasks() -> list[Task]:
-    from poplist.delivery.services import send_queued
-    from poplist.delivery.transport import default_transport
-    from poplist.lists.subscriptions import expire_pending
+    """Every domain package's `tasks.worker_tasks()` (found by core.discovery)."""
+    from poplist.core.discovery import domain_modules
 
-    transport = default_transport()
-    return [
-        Task("send queued messages", lambda: send_queued(transport)),
-        Task("expire pending requests", expire_pending, every=60),
-    ]
+    return [task for module in domain_modules("tasks") for task in module.worker_tasks()]
 
 
 def run(stop: threading.Event, tasks: list[Task] | None = None, idle_sleep: float = 0.5) -> None:

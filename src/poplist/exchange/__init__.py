@@ -1,0 +1,1 @@
+"""No hostage: the open export format, its import, and the live standby."""

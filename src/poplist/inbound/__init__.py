@@ -1,0 +1,1 @@
+r"""Inbound mail: the LMTP\/SMTP server, email commands and the moderation pipeline."""

@@ -1,0 +1,1 @@
+"""Websites: static sites with atomic deploys, rollbacks and custom domains."""

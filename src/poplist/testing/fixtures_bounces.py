@@ -1,0 +1,1 @@
+"""pytest fixtures for the bounces tests (a plugin listed in tests/conftest.py)."""

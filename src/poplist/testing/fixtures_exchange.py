@@ -1,0 +1,1 @@
+"""pytest fixtures for the exchange tests (a plugin listed in tests/conftest.py)."""

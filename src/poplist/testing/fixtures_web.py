@@ -1,0 +1,1 @@
+"""pytest fixtures for the web tests (a plugin listed in tests/conftest.py)."""
