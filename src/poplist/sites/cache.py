@@ -56,6 +56,7 @@ def _write(path: Path, data: bytes, mtime: float) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+    os.chmod(tmp, 0o644)  # nginx's workers read it (mkstemp makes 0600)
     os.utime(tmp, (mtime, mtime))
     os.replace(tmp, path)
 
@@ -86,6 +87,7 @@ def materialise(deploy: Deploy) -> Path:
     ensure_blobs({entry["sha256"] for entry in manifest.values()})
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".build-{deploy.id}-"))
+    os.chmod(building, 0o755)
     try:
         for path, entry in manifest.items():
             blob = _blob_path(entry["sha256"])
