@@ -43,6 +43,8 @@ SETTINGS: dict[str, Setting] = {
     "lmtp_port": Setting("POPLIST_LMTP_PORT", "8024", "Port of the LMTP server."),
     "admin_email": Setting("POPLIST_ADMIN_EMAIL", "postmaster@localhost", "Where the host's own notices go."),
     "allowed_hosts": Setting("POPLIST_ALLOWED_HOSTS", "*", "Comma-separated Host headers the web server answers."),
+    "api_rate": Setting("POPLIST_API_RATE", "20", "REST API: requests per second per token, per web worker."),
+    "api_burst": Setting("POPLIST_API_BURST", "200", "REST API: requests a token may make at once before the rate."),
 }
 
 
