@@ -83,3 +83,10 @@ def set_tenant_status(tenant: Tenant, status: str, reason: str = "") -> Tenant:
     tenant.status_changed_at = timezone.now()
     tenant.save(update_fields=["status", "status_reason", "status_changed_at"])
     return tenant
+
+
+def revoke_api_token(token: ApiToken) -> None:
+    """The token stops working at once; the row stays for the record."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
