@@ -43,6 +43,9 @@ SETTINGS: dict[str, Setting] = {
     "lmtp_port": Setting("POPLIST_LMTP_PORT", "8024", "Port of the LMTP server."),
     "admin_email": Setting("POPLIST_ADMIN_EMAIL", "postmaster@localhost", "Where the host's own notices go."),
     "allowed_hosts": Setting("POPLIST_ALLOWED_HOSTS", "*", "Comma-separated Host headers the web server answers."),
+    "export_retention_days": Setting(
+        "POPLIST_EXPORT_RETENTION_DAYS", "90", "Days a closed tenant's export stays downloadable."
+    ),
 }
 
 
