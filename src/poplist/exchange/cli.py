@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.services import get_tenant
 from poplist.core.cli import Progress, emit, json_option
@@ -42,7 +43,7 @@ def import_command(renames: tuple[str, ...], as_json: bool, source: Path) -> Non
     for item in renames:
         old, sep, new = item.partition("=")
         if not sep or not old or not new:
-            raise InvalidInput("--tenant-rename takes OLD=NEW, not %(value)s.", value=item)
+            raise InvalidInput(_("--tenant-rename takes OLD=NEW, not %(value)s."), value=item)
         mapping[old] = new
     with Progress(None, "importing") as bar:
         result = services.import_export(source, renames=mapping, on_record=lambda: bar.update_to(bar.done + 1))
