@@ -49,7 +49,7 @@ def test_deploy_and_rollback_seen_through_poplist_serve(run_poplist, tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        page = wait_for(f"{base}/", "blog.sites.test", "version two", server)
+        page = wait_for(f"{base}/", "blog.sites.test", "version two", server, timeout=120)
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert page.headers["content-encoding"] == "br"  # httpx asks for br when brotli is installed
         custom = httpx.get(f"{base}/docs/", headers={"Host": "www.acme.test:8000"})

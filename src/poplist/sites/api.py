@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from poplist.accounts import services as accounts
 from poplist.core.errors import Forbidden, InvalidInput
@@ -64,7 +64,7 @@ def create_site(request: HttpRequest, body: SiteIn):
         tenant = accounts.get_tenant(body.tenant)
     elif body.tenant and body.tenant != tenant.slug:
         raise Forbidden(_("This token belongs to another tenant."))
-    return 201, queries.site_summary(services.create_site(tenant, body.name, body.domains))
+    return Status(201, queries.site_summary(services.create_site(tenant, body.name, body.domains)))
 
 
 @router.get("/{name}")
@@ -81,7 +81,7 @@ def list_deploys(request: HttpRequest, name: str):
 def start_deploy(request: HttpRequest, name: str, body: ManifestIn):
     """Answer the sha256 of the files the server lacks: upload only those, then finalise."""
     deploy, missing = services.start_deploy(_site(request, name), body.files, actor=_actor(request))
-    return 201, {"deploy": deploy.number, "missing": missing}
+    return Status(201, {"deploy": deploy.number, "missing": missing})
 
 
 @router.put("/{name}/deploys/{number}/blobs/{sha256}")
@@ -114,7 +114,7 @@ def rollback(request: HttpRequest, name: str, body: RollbackIn):
 def add_domain(request: HttpRequest, name: str, host: str):
     site = _site(request, name)
     services.add_hostname(site, host)
-    return 201, queries.site_summary(site)
+    return Status(201, queries.site_summary(site))
 
 
 @router.delete("/{name}/domains/{host}")

@@ -230,10 +230,15 @@ class SiteServer:
 
     @staticmethod
     def _variants(full: str, info: os.stat_result, ctype: str) -> tuple[File, ...]:
+        """The file and its precompressed variants, found beside the blob the deploy's link points to."""
         variants = [File(full, info, ctype, "")]
+        try:
+            blob = os.readlink(full)
+        except OSError:
+            return tuple(variants)
         for suffix, encoding in ((".br", "br"), (".gz", "gzip")):
             with contextlib.suppress(FileNotFoundError):
-                variants.append(File(full + suffix, os.stat(full + suffix), ctype, encoding))
+                variants.append(File(blob + suffix, os.stat(blob + suffix), ctype, encoding))
         return tuple(variants)
 
     # --- responses -------------------------------------------------------------------------------
