@@ -25,7 +25,7 @@ from poplist.sites.paths import CONTROL_FILES, content_type
 
 MAX_HOSTS = 50_000
 MAX_FILES = 20_000
-MAX_BODY = 256 * 1024  # bodies up to this size are kept in memory…
+MAX_BODY = 2 * 1024**2  # bodies up to this size are kept in memory…
 MAX_BODIES = 64 * 1024**2  # …up to this much in all
 POLL = 1.0
 METHODS = ("GET", "HEAD")
