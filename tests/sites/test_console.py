@@ -30,6 +30,7 @@ def test_pages_are_the_owners_only(client, owner, other_tenant, sites_cache):
     create_site(owner.tenant, "blog")
     create_site(other_tenant, "theirs")
     client.force_login(owner)
+    assert 'href="/console/sites/"' in client.get("/console/").content.decode()  # the tab in the owner's menu
     listing = client.get("/console/sites/")
     assert "blog" in listing.content.decode() and "theirs" not in listing.content.decode()
     assert client.get("/console/sites/theirs/").status_code == 404
