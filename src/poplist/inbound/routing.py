@@ -28,6 +28,7 @@ class Route:
     route: str
     token: str = ""
     recipient: str = ""  # as the envelope wrote it
+    needs_dmarc: bool = False  # a post to a list that rewrites From only for strict DMARC domains
 
 
 def candidates(address: str) -> list[tuple[str, str, str]] | None:

@@ -12,12 +12,14 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection, transaction
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
+RECYCLE_SECONDS = 30.0  # close_old_connections closes a SQLite connection every call: not per batch
 
 
 class Writer:
@@ -54,12 +56,15 @@ class Writer:
         return batch
 
     def _run(self) -> None:
+        recycled = time.monotonic()
         while True:
             batch = self._take()
             if batch is None:
                 connection.close()
                 return
-            close_old_connections()
+            if time.monotonic() - recycled > RECYCLE_SECONDS:
+                close_old_connections()
+                recycled = time.monotonic()
             results: list = []
             try:
                 with transaction.atomic():
