@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 
@@ -87,6 +88,9 @@ def author_of(message: EmailMessage | None) -> tuple[str, str]:
     if message is None:
         return "", ""
     value = header_text(message, "From")
+    if not value:  # the decoded form is unreadable (e.g. an encoded CR/LF): fall back to the raw text
+        value = next((str(v) for k, v in message.raw_items() if k.lower() == "from"), "")
+        value = " ".join(value.split())
     try:
         pairs = getaddresses([value])
     except Exception:
@@ -94,8 +98,19 @@ def author_of(message: EmailMessage | None) -> tuple[str, str]:
     for name, address in pairs:
         if not address:
             continue
+        name = " ".join("".join(ch if ch.isprintable() else " " for ch in _decoded(name)).split())[:200]
         try:
             return name, addresses.normalize(address)
         except InvalidInput:
             return name, ""
     return "", ""
+
+
+def _decoded(name: str) -> str:
+    """RFC 2047 words decoded (a raw fallback value may still carry them); the name as is when they are broken."""
+    if "=?" not in name:
+        return name
+    try:
+        return str(make_header(decode_header(name)))
+    except Exception:
+        return name

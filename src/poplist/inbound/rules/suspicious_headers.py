@@ -23,5 +23,7 @@ def check(post: Post) -> Hit | None:
         if "\r" in value or "\n" in value or "\x00" in value:
             return Hit(_("The %(header)s header hides a line break.") % {"header": name})
     if not post.header("From"):
+        if post.count("From"):
+            return Hit(_("The From header cannot be read (a line break or garbage in it)."))
         return Hit(_("The message has no From header."))
     return None
