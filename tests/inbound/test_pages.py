@@ -111,3 +111,21 @@ def test_api_lists_reads_and_decides_held_messages(client, api_token, mailing_li
         f"{base}/{item.pk}", {"decision": "discard"}, content_type="application/json", headers=api_token
     )
     assert again.status_code == 409
+
+
+def test_held_messages_expire_after_the_lists_delay_with_a_notice(mailing_list):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from poplist.inbound.models import HeldMessage
+    from poplist.inbound.moderation import expire_held
+    from poplist.inbound.tasks import worker_tasks
+    from poplist.testing.mail import queued
+
+    item = hold(mailing_list, make_message(sender="zed@example.net"))
+    assert expire_held() == 0
+    assert expire_held(timezone.now() + timedelta(days=15)) == 1
+    assert HeldMessage.objects.get(pk=item.pk).state == "expired"
+    assert queued("held_expired", to="zed@example.net")
+    assert [task.name for task in worker_tasks()] == ["expire held messages"]
