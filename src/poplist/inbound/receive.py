@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -66,8 +67,53 @@ def message_id_of(message_id_header: str, raw: bytes, mailing_list: MailingList)
     return f"<{hashlib.sha1(raw).hexdigest()}@{mailing_list.domain.name}>"
 
 
+class BatchCache:
+    """What every post of one writer batch (one transaction) shares: the list row and its filters.
+
+    Valid only inside that transaction; a burst of posts to one list reads them once, not per post.
+    """
+
+    def __init__(self) -> None:
+        self.lists: dict[int, MailingList] = {}
+        self.filters: dict[int, tuple[list, list]] = {}
+
+
+_local = threading.local()  # the writer thread's open batch; other threads never see it
+
+
+def begin_batch() -> None:
+    _local.batch = BatchCache()
+
+
+def end_batch() -> None:
+    _local.batch = None
+
+
+def _list(list_id: int) -> MailingList:
+    _batch = getattr(_local, "batch", None)
+    if _batch is not None and list_id in _batch.lists:
+        return _batch.lists[list_id]
+    mailing_list = MailingList.objects.select_related("domain", "tenant").get(pk=list_id)
+    if _batch is not None:
+        _batch.lists[list_id] = mailing_list
+    return mailing_list
+
+
+def _filters(mailing_list: MailingList) -> tuple[list, list]:
+    _batch = getattr(_local, "batch", None)
+    if _batch is not None and mailing_list.pk in _batch.filters:
+        return _batch.filters[mailing_list.pk]
+    found = (
+        list(SenderFilter.objects.filter(mailing_list=mailing_list).values_list("kind", "pattern")),
+        list(HeaderFilter.objects.filter(mailing_list=mailing_list)),
+    )
+    if _batch is not None:
+        _batch.filters[mailing_list.pk] = found
+    return found
+
+
 def receive(route: Route, incoming: Incoming) -> str:
-    mailing_list = MailingList.objects.select_related("domain", "tenant").get(pk=route.list_id)
+    mailing_list = _list(route.list_id)
     if route.route == InboundMessage.Route.POST:
         return _receive_post(mailing_list, route, incoming)
     return _receive_other(mailing_list, route, incoming)
@@ -89,14 +135,14 @@ def build_post(mailing_list: MailingList, incoming: Incoming) -> Post:
         rows = Member.objects.filter(mailing_list=mailing_list, email=author).values_list("role", "moderated")
         post.roles = frozenset(role for role, _m in rows)
         post.moderated = any(moderated for role, moderated in rows if role == Member.Role.MEMBER)
-    filters = list(SenderFilter.objects.filter(mailing_list=mailing_list).values_list("kind", "pattern"))
-    for kind, pattern in filters:
+    sender_filters, header_filters = _filters(mailing_list)
+    for kind, pattern in sender_filters:
         if author and _matches(pattern, author):
             if kind == SenderFilter.Kind.BAN:
                 post.banned = post.banned or pattern
             else:
                 post.accepted = True
-    post.header_filters = list(HeaderFilter.objects.filter(mailing_list=mailing_list))
+    post.header_filters = header_filters
     return post
 
 

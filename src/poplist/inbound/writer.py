@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection, transaction
 
+from poplist.inbound.receive import begin_batch, end_batch
+
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
 RECYCLE_SECONDS = 30.0  # close_old_connections closes a SQLite connection every call: not per batch
@@ -68,12 +70,15 @@ class Writer:
             results: list = []
             try:
                 with transaction.atomic():
+                    begin_batch()
                     for job, fallback, _future in batch:
                         results.append(self._one(job, fallback))
             except Exception as exc:  # the COMMIT itself failed: nothing of the batch is stored
                 log.exception("inbound batch of %d failed to commit", len(batch))
                 connection.close()
                 results = [exc] * len(batch)
+            finally:
+                end_batch()
             for (_job, _fallback, future), result in zip(batch, results, strict=True):
                 if isinstance(result, BaseException):
                     future.set_exception(result)
