@@ -130,7 +130,7 @@ def record_window(
                 deferred.append((member_id, email, code, text))
     with transaction.atomic():
         mine = DeliveryBatch.objects.filter(pk=batch.pk, worker=batch.worker, status=DeliveryBatch.Status.CLAIMED)
-        if not mine.update(cursor=last_id, lease_until=now + claims.LEASE):
+        if not mine.update(cursor=last_id, lease_until=now + claims.lease()):
             log.warning("batch %s was taken over by another worker; stopping", batch.pk)
             return False
         DeliveryRetry.objects.bulk_create(

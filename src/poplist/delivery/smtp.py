@@ -214,6 +214,8 @@ class Pool:
                             return
                         await asyncio.sleep(0.1 * attempts)
                         continue
+                if not queue:  # the others took the rest while this one connected
+                    break
                 index = queue.pop()
                 envelope = envelopes[index]
                 await self._pace(connection.relay)
