@@ -59,6 +59,11 @@ SETTINGS: dict[str, Setting] = {
     "dkim_required": Setting(
         "POPLIST_DKIM_REQUIRED", "false", "Hold a list's posts when its domain has no DKIM key (never send unsigned)."
     ),
+    "api_rate": Setting("POPLIST_API_RATE", "20", "REST API: requests per second per token, per web worker."),
+    "api_burst": Setting("POPLIST_API_BURST", "200", "REST API: requests a token may make at once before the rate."),
+    "export_retention_days": Setting(
+        "POPLIST_EXPORT_RETENTION_DAYS", "90", "Days a closed tenant's export stays downloadable."
+    ),
 }
 
 
