@@ -84,6 +84,8 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
         job.total = eligible.filter(id__lte=job.last_member_id).count()
         job.started_at = now
     size = int(config.get("delivery_batch"))
+    if not job.mailing_list.personalize:
+        size *= 25  # engine.BULK_FACTOR: bulk transactions carry many members each
     ids = list(
         recipients(job)
         .filter(id__gt=job.cursor, id__lte=job.last_member_id)

@@ -28,6 +28,10 @@ from poplist.delivery.transport import Envelope, Result, Transport
 
 log = logging.getLogger(__name__)
 
+# In bulk mode a transaction carries up to `bulk_recipients` members: windows and batches hold this
+# many times more members, so commits stay as rare per transaction as in personal mode.
+BULK_FACTOR = 25
+
 
 class Prepared:
     """PreparedPost per job, kept by a worker while it works on the job (one entry: jobs are sent in turn)."""
@@ -59,8 +63,8 @@ def send_batch(batch: DeliveryBatch, transport: Transport, prepared: Prepared) -
         _pause(job, DeliveryJob.PauseReason.DKIM, str(exc))
         claims.release(batch)
         return 0
-    window = int(config.get("delivery_window"))
     bulk = not job.mailing_list.personalize
+    window = int(config.get("delivery_window")) * (BULK_FACTOR if bulk else 1)
     handled = 0
     members = list(
         claims.recipients(job)

@@ -25,7 +25,7 @@ def enqueue_post(
     )
 
 
-def _job(job_id: int, tenant=None) -> DeliveryJob:
+def get_job(job_id: int, tenant=None) -> DeliveryJob:
     jobs = DeliveryJob.objects.select_related("mailing_list")
     if tenant is not None:
         jobs = jobs.filter(mailing_list__tenant=tenant)
@@ -38,7 +38,7 @@ def _job(job_id: int, tenant=None) -> DeliveryJob:
 def pause(job_id: int, *, tenant=None) -> DeliveryJob:
     """Stop a job after the window in flight; its members keep their place."""
     with transaction.atomic():
-        job = _job(job_id, tenant)
+        job = get_job(job_id, tenant)
         if job.status not in (DeliveryJob.Status.PENDING, DeliveryJob.Status.RUNNING):
             raise Conflict(_("Job %(id)s is %(status)s and cannot be paused."), id=job_id, status=job.status)
         job.status = DeliveryJob.Status.PAUSED
@@ -50,7 +50,7 @@ def pause(job_id: int, *, tenant=None) -> DeliveryJob:
 def resume(job_id: int, *, tenant=None) -> DeliveryJob:
     """Resume a paused job where it stopped (a suspended tenant's jobs resume only on reactivation)."""
     with transaction.atomic():
-        job = _job(job_id, tenant)
+        job = get_job(job_id, tenant)
         if job.status != DeliveryJob.Status.PAUSED:
             raise Conflict(_("Job %(id)s is %(status)s, not paused."), id=job_id, status=job.status)
         if not job.mailing_list.tenant.is_active:
@@ -66,7 +66,7 @@ def resume(job_id: int, *, tenant=None) -> DeliveryJob:
 def cancel(job_id: int, *, tenant=None) -> DeliveryJob:
     """Send no more copies of this job; what went out stays counted."""
     with transaction.atomic():
-        job = _job(job_id, tenant)
+        job = get_job(job_id, tenant)
         if job.status in (DeliveryJob.Status.DONE, DeliveryJob.Status.CANCELLED):
             raise Conflict(_("Job %(id)s is %(status)s already."), id=job_id, status=job.status)
         job.status = DeliveryJob.Status.CANCELLED
