@@ -8,14 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from poplist.archive.models import ArchivedMessage
 from poplist.core.errors import Conflict, NotFound
-from poplist.delivery.models import DeliveryJob
+from poplist.delivery.models import DeliveryJob, DigestItem
 from poplist.lists.models import MailingList
 
 
 def enqueue_post(
     mailing_list: MailingList, prepared: bytes, *, message_id: str, archived: ArchivedMessage | None = None
 ) -> DeliveryJob:
-    """Queue a post for every member; call inside the transaction that accepted it."""
+    """Queue a post for every member (and for the next digest); call inside the transaction that accepted it."""
+    DigestItem.objects.create(mailing_list=mailing_list, message=prepared, size=len(prepared))
     return DeliveryJob.objects.create(
         mailing_list=mailing_list,
         kind=DeliveryJob.Kind.POST,
