@@ -91,14 +91,18 @@ class Parsed:
         return min(self.failures, key=lambda f: order.get(f.kind, 9), default=None)
 
 
-def parse(raw: bytes) -> Parsed:
-    """Everything a bounce says, never raising: bad input yields `unrecognised` with the reason."""
+def parse(raw: bytes, *, named: bool = False) -> Parsed:
+    """Everything a bounce says, never raising: bad input yields `unrecognised` with the reason.
+
+    `named`: a verified VERP token already says whom it is about, so a message that is not a DSN
+    needs only its class, read from its text: flufl's seventeen detectors (~3 ms) are skipped.
+    """
     truncated = len(raw) > PARSE_LIMIT
     if truncated:
         raw = raw[:PARSE_LIMIT]
     try:
         message = email.message_from_bytes(raw)
-        parsed = _parse_message(message)
+        parsed = _parse_message(message, named)
     except Exception as exc:  # the email package and the detectors raise on some hostile input
         parsed = Parsed(UNRECOGNISED, reason=f"unparsable: {type(exc).__name__}")
     parsed.truncated = truncated
@@ -107,7 +111,7 @@ def parse(raw: bytes) -> Parsed:
     return parsed
 
 
-def _parse_message(message: Message) -> Parsed:
+def _parse_message(message: Message, named: bool = False) -> Parsed:
     subject = _header(message, "Subject")[:200]
     content_type = message.get_content_type()
     report_type = (message.get_param("report-type") or "").lower() if content_type == "multipart/report" else ""
@@ -115,6 +119,8 @@ def _parse_message(message: Message) -> Parsed:
         parsed = _parse_arf(message)
     else:
         parsed = _parse_dsn(message)
+        if (parsed is None or not parsed.failures) and named and not is_auto_reply(message):
+            parsed = _parse_named(message)
         if parsed is None or not parsed.failures:
             parsed = _parse_heuristics(message)
         ours = [f for f in parsed.failures if _LOOP_ADDRESS.search(f.email)]
@@ -123,7 +129,7 @@ def _parse_message(message: Message) -> Parsed:
         if not parsed.failures:
             if is_auto_reply(message):
                 parsed = Parsed(AUTO_REPLY, reason="an automatic reply, not a bounce")
-            elif parsed.category != UNRECOGNISED:
+            elif parsed.category == BOUNCE:
                 parsed = Parsed(UNRECOGNISED, reason="no failed recipient found")
     parsed.subject = subject
     return parsed
@@ -219,6 +225,37 @@ def _typed_address(value: str) -> str:
     return _address(value)
 
 
+# --- A message VERP already attributed -----------------------------------------------------------
+
+_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mdaemon|<>", re.IGNORECASE)
+_BOUNCE_TEXT = re.compile(
+    r"undeliver|deliver(?:y|ed)? (?:has )?fail|could not be delivered|couldn't be delivered|not (?:be )?delivered|"
+    r"returned mail|failure notice|permanent(?:ly)? (?:error|fatal)|delivery status notification|"
+    r"unable to deliver|mail delivery failed|delivery problem|non-delivery|nondeliverable",
+    re.IGNORECASE,
+)
+_DELAY_TEXT = re.compile(
+    r"not yet been delivered|has been delayed|delayed mail|will be retried|retry (?:until|for)|"
+    r"will continue to be made|has been postponed|warning only|just a warning|advisory-only|still trying|"
+    r"no action is required",
+    re.IGNORECASE,
+)
+
+
+def _parse_named(message: Message) -> Parsed | None:
+    """The class of a non-DSN bounce about a known member, from its sender and words; None if not a bounce."""
+    sender = _header(message, "From")
+    text = _human_text(message) or _header(message, "Subject")
+    quote = _QUOTE_START.search(text)
+    words = text[: quote.start()] if quote else text
+    subject = _header(message, "Subject")
+    if not (_BOUNCE_SENDER.search(sender) or _BOUNCE_TEXT.search(words) or _BOUNCE_TEXT.search(subject)):
+        return None  # a person or a program writing to the bounce address: let the full detectors judge
+    status = _status_from_text(words)
+    kind = WARNING if _DELAY_TEXT.search(words) and not status.startswith("5.") else classify(status, words)
+    return Parsed(BOUNCE, "text", [Failure("", kind, status, " ".join(words.split())[:500])])
+
+
 # --- Heuristics ------------------------------------------------------------------------------------
 
 
@@ -242,8 +279,34 @@ def _parse_heuristics(message: Message) -> Parsed:
             status, context = _near(human, address)
             failures.append(Failure(address, classify(status, context or human), status, context[:500]))
     if not failures:
+        failures = _angle_lines(human)
+    if not failures:
         return Parsed(UNRECOGNISED, reason="no failed recipient found")
     return Parsed(BOUNCE, "heuristic", _dedupe(failures))
+
+
+_ANGLE_LINE = re.compile(r"^\s*<([^<>\s]+@[^<>\s]+)>:?\s*$", re.MULTILINE)
+_QUOTE_START = re.compile(r"below this line is a copy|copy of the (?:original )?message|original message follows", re.I)
+_PERMANENT = re.compile(r"permanent|given up|could not be delivered|undeliverable|failed", re.IGNORECASE)
+
+
+def _angle_lines(text: str) -> list[Failure]:
+    """qmail-like reports from MTAs flufl does not know: `<address>:` alone on a line, the reason below.
+
+    Only in the report's own words (before the quoted original), and only when they say it failed.
+    """
+    quote = _QUOTE_START.search(text)
+    text = text[: quote.start()] if quote else text
+    if not _PERMANENT.search(text):
+        return []
+    failures = []
+    for match in _ANGLE_LINE.finditer(text):
+        address = _address(match.group(1))
+        reason = " ".join(text[match.end() : match.end() + 300].strip().split("\n\n")[0].split())
+        status = _status_from_text(reason)
+        if address and (status or _GONE_TEXT.search(reason)):
+            failures.append(Failure(address, classify(status, reason), status, reason[:500]))
+    return failures
 
 
 def _near(text: str, address: str) -> tuple[str, str]:
