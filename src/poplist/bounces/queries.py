@@ -179,13 +179,17 @@ class Rate:
 def rates(by: str = "tenant", days: int = 30, now: datetime | None = None) -> list[Rate]:
     """Bounce and complaint rates over the last `days`, per tenant (`by="tenant"`) or per sending domain.
 
-    Each address counts once per class per day, as providers count it. The denominator is
+    Each address counts once per class in the period. Failures about addresses that were not
+    members are left out (backscatter, forged reports). The denominator is
     `deliveries()`: see its formula.
     """
     now = now or timezone.now()
     since = now - timedelta(days=days)
     group = "tenant__slug" if by == "tenant" else "sending_domain"
-    events = BounceEvent.objects.filter(created_at__gt=since, kind__in=["hard", "soft", "policy", "complaint"])
+    # A failure about an address we never mailed (backscatter, a forged report) is not the sender's record.
+    events = BounceEvent.objects.filter(created_at__gt=since, kind__in=["hard", "soft", "policy", "complaint"]).filter(
+        Q(kind="complaint") | ~Q(outcome__in=["not_a_member", "discarded"])
+    )
     counted = events.values(group, "kind").annotate(n=Count("email", distinct=True)).order_by()
     table: dict[str, dict[str, int]] = {}
     for row in counted:
