@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lists', '0002_member_delivery_partial'),
+        ('lists', '0003_web_search_indexes'),
     ]
 
     operations = [
