@@ -80,8 +80,13 @@ def test_owner_reads_and_searches_the_archive(page, live_server, owner, mailing_
     first = archived(
         "Garden party on Saturday", "Bring lemonade and a chair.\nWrite to ann@example.org.", msgid="<g1@example.org>"
     )
-    archived("Re: Garden party on Saturday", "I'll bring the chairs!", msgid="<g2@example.org>", reply_to="<g1@example.org>",
-             author="Bob <bob@example.org>")  # fmt: skip
+    archived(
+        "Re: Garden party on Saturday",
+        "I'll bring the chairs!",
+        msgid="<g2@example.org>",
+        reply_to="<g1@example.org>",
+        author="Bob <bob@example.org>",
+    )
     archived(
         "Budget",
         "The treasurer's report is attached.",
