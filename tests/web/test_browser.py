@@ -135,7 +135,7 @@ def test_french_console_and_host_admin(page, live_server, owner, host_admin, mai
     page.wait_for_selector("html[lang=fr]")
     page.goto(f"{live_server.url}/console/lists/{mailing_list.address}/members/")
     screenshot("members-fr")
-    assert "Déconnexion" in page.inner_text("header")
+    assert "Se déconnecter" in page.inner_text("header")
     page.click("form[action='/logout/'] button")
     log_in(page, live_server, "admin@host.test")
     page.goto(f"{live_server.url}/host/tenants/")
