@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, child_env, free_port
 
 
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> httpx.Response:
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 90) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -85,6 +85,13 @@ def set_tenant_status(tenant: Tenant, status: str, reason: str = "") -> Tenant:
     return tenant
 
 
+def revoke_api_token(token: ApiToken) -> None:
+    """The token stops working at once; the row stays for the record."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
 # --- Tenant status changes from the host's admin pages (web work) ------------------------------------
 
 

@@ -1,0 +1,67 @@
+"""`poplist export` and `poplist import`: the open export format (docs/export-format.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from django.utils.translation import gettext_lazy as _
+
+from poplist.accounts.services import get_tenant
+from poplist.core.cli import Progress, emit, json_option
+from poplist.core.errors import InvalidInput
+from poplist.exchange import services
+
+
+@click.command("export")
+@click.option("--tenant", "slugs", multiple=True, help="Export only this tenant (repeatable). Default: every tenant.")
+@click.option("--include-secrets", is_flag=True, help="Also export password hashes and DKIM private keys.")
+@json_option
+@click.argument("out", type=click.Path(path_type=Path))
+def export_command(slugs: tuple[str, ...], include_secrets: bool, as_json: bool, out: Path) -> None:
+    """Write an export to OUT: a new folder, or a .tar, .tar.gz, .tar.xz or .tar.zst file."""
+    tenants = [get_tenant(slug) for slug in slugs] or None
+    total = services.estimate(tenants if tenants is not None else list(_all_tenants()))
+    with Progress(total, "exporting") as bar:
+        manifest = services.export(
+            out, tenants, include_secrets=include_secrets, on_record=lambda: bar.update_to(bar.done + 1)
+        )
+    emit(
+        {"out": str(out), "tenants": manifest["tenants"], "files": len(manifest["files"])},
+        as_json,
+        lambda data: [f"exported {t['slug']}: {_counts(t['counts'])}" for t in data["tenants"]] + [f"to {out}"],
+    )
+
+
+@click.command("import")
+@click.option("--tenant-rename", "renames", multiple=True, metavar="OLD=NEW", help="Import tenant OLD as NEW.")
+@json_option
+@click.argument("source", type=click.Path(path_type=Path))
+def import_command(renames: tuple[str, ...], as_json: bool, source: Path) -> None:
+    """Import an export (folder or tar): every checksum is checked first; each tenant comes in whole or not at all."""
+    mapping = {}
+    for item in renames:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise InvalidInput(_("--tenant-rename takes OLD=NEW, not %(value)s."), value=item)
+        mapping[old] = new
+    with Progress(None, "importing") as bar:
+        result = services.import_export(source, renames=mapping, on_record=lambda: bar.update_to(bar.done + 1))
+    emit(
+        result.tenants,
+        as_json,
+        lambda data: [f"imported {t['slug']} (from {t['from']}): {_counts(t['counts'])}" for t in data],
+    )
+
+
+def _all_tenants():
+    from poplist.accounts.models import Tenant
+
+    return Tenant.objects.order_by("slug")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k.removesuffix('.jsonl')} {v}" for k, v in counts.items() if v and "/" not in k) or "empty"
+
+
+commands = [export_command, import_command]

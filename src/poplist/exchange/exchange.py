@@ -1,0 +1,6 @@
+"""The export sections of the domains in main (other domains add theirs in their own exchange.py)."""
+
+from poplist.exchange.sections.archives import ArchiveSection
+from poplist.exchange.sections.core import accounts, lists, portability
+
+sections = [accounts, lists, portability, ArchiveSection()]

@@ -1,0 +1,36 @@
+"""The owners' Export tab: download the tenant's complete export, whatever the tenant's status."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy
+
+from poplist.core.errors import NotFound
+from poplist.exchange import queries, services
+
+TENANT_TABS = [(gettext_lazy("Export"), "exchange:tenant_export")]
+
+
+def _tenant_of(request: HttpRequest):
+    if request.user.tenant_id is None:
+        raise NotFound(gettext_lazy("This page is for the owners of a tenant."))
+    return request.user.tenant
+
+
+@login_required
+def tenant_export(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant_of(request)
+    return render(request, "exchange/export.html", {"tenant": tenant, **queries.export_page(tenant)})
+
+
+@login_required
+def tenant_export_download(request: HttpRequest) -> FileResponse:
+    tenant = _tenant_of(request)
+    return FileResponse(
+        services.tenant_archive(tenant),
+        as_attachment=True,
+        filename=services.download_name(tenant),
+        content_type="application/gzip",
+    )

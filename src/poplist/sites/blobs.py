@@ -1,0 +1,67 @@
+"""Content-addressed blobs: each file's bytes stored once, compressed once (gzip and brotli) when first stored."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterable
+
+import brotli
+from django.db import transaction
+
+from poplist.sites.models import Blob
+
+BATCH = 500
+BATCH_BYTES = 16 * 1024**2
+MIN_COMPRESS = 256  # smaller files gain nothing worth a header
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compressed(data: bytes) -> tuple[bytes | None, bytes | None]:
+    """gzip and brotli variants, each kept only when it saves at least a tenth."""
+    if len(data) < MIN_COMPRESS:
+        return None, None
+    # Brotli's best level runs at ~1 MB/s: worth it once per blob for pages, not for big files.
+    quality = 11 if len(data) <= 128 * 1024 else 9 if len(data) <= 2 * 1024**2 else 5
+    gz = gzip.compress(data, compresslevel=9, mtime=0)
+    br = brotli.compress(data, quality=quality)
+    limit = len(data) * 0.9
+    return (gz if len(gz) < limit else None), (br if len(br) < limit else None)
+
+
+def existing(shas: Iterable[str]) -> set[str]:
+    shas = list(shas)
+    found: set[str] = set()
+    for start in range(0, len(shas), BATCH):
+        found.update(Blob.objects.filter(sha256__in=shas[start : start + BATCH]).values_list("sha256", flat=True))
+    return found
+
+
+def store(blobs: dict[str, tuple[bytes, bool]]) -> int:
+    """Store {sha: (bytes, compressible)} not yet in the database; returns how many were new.
+
+    Batches commit on their own: a blob is harmless before a deploy refers to it, and short
+    transactions keep SQLite's single writer free for everyone else.
+    """
+    missing = sorted(set(blobs) - existing(blobs))
+    batch: list[Blob] = []
+    size = 0
+    for sha in missing:
+        data, compressible = blobs[sha]
+        gz, br = compressed(data) if compressible else (None, None)
+        batch.append(Blob(sha256=sha, size=len(data), content=data, gzip=gz, brotli=br))
+        size += len(data)
+        if len(batch) >= BATCH or size >= BATCH_BYTES:
+            _insert(batch)
+            batch, size = [], 0
+    if batch:
+        _insert(batch)
+    return len(missing)
+
+
+def _insert(batch: list[Blob]) -> None:
+    with transaction.atomic():
+        Blob.objects.bulk_create(batch, ignore_conflicts=True)

@@ -1,0 +1,395 @@
+"""Serving sites by Host header, in front of Django's WSGI application (wsgi.py wraps it).
+
+Per request: one dict lookup for the hostname, one stat of the generation file (a deploy, a
+rollback or a suspension on this machine is seen at the next request; the database's
+Generation row, polled every second, carries changes made on other machines), then the file
+from the deploy's folder on disk. Memory is bounded: hostnames seen, and two caches capped in
+entries and bytes that key on immutable deploys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import threading
+import time
+import unicodedata
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+
+from django.conf import settings
+
+from poplist.sites import cache, rules
+from poplist.sites.paths import CONTROL_FILES, content_type
+
+MAX_HOSTS = 50_000
+MAX_FILES = 20_000
+MAX_BODY = 256 * 1024  # bodies up to this size are kept in memory…
+MAX_BODIES = 64 * 1024**2  # …up to this much in all
+POLL = 1.0
+METHODS = ("GET", "HEAD")
+_MISSING = object()
+
+
+class Entry:
+    __slots__ = ("active", "deploy_id", "deploy_key", "headers", "redirects", "root", "site_id")
+
+    def __init__(self, site_id: int, deploy_id: int | None, deploy_key: str, active: bool) -> None:
+        self.site_id, self.deploy_id, self.deploy_key, self.active = site_id, deploy_id, deploy_key, active
+        self.root = ""
+        self.redirects: list[rules.Redirect] = []
+        self.headers: list[rules.HeaderRule] = []
+
+
+class File:
+    """One servable variant: where it is on disk and its validators."""
+
+    __slots__ = ("body", "ctype", "encoding", "etag", "fs_path", "modified", "mtime", "size")
+
+    def __init__(self, fs_path: str, info: os.stat_result, ctype: str, encoding: str) -> None:
+        self.fs_path, self.ctype, self.encoding = fs_path, ctype, encoding
+        self.size, self.mtime = info.st_size, int(info.st_mtime)
+        self.etag = f'"{self.mtime:x}-{self.size:x}"'  # nginx's form: the same files give the same ETag
+        self.modified = formatdate(self.mtime, usegmt=True)
+        self.body: bytes | None = None
+
+
+class SiteServer:
+    def __init__(self, django_app) -> None:
+        self.django_app = django_app
+        self.sites_domain = "." + settings.SITES_DOMAIN.lower()
+        self.hosts: dict[str, Entry | None] = {}
+        self.files: dict[tuple, tuple[File, ...] | None] = {}
+        self.body_bytes = 0
+        self.lock = threading.Lock()
+        self.generation_file = str(cache.generation_file())
+        self.local_generation = -1
+        self.db_generation = -1
+        self.next_poll = 0.0
+
+    # --- the hostname map ------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        try:
+            local = os.stat(self.generation_file).st_mtime_ns
+        except FileNotFoundError:
+            local = 0
+        if local != self.local_generation:
+            self.local_generation = local
+            self.hosts = {}
+        now = time.monotonic()
+        if now >= self.next_poll:
+            self.next_poll = now + POLL
+            from poplist.sites.models import Generation
+
+            _db_ready()
+            value = Generation.objects.values_list("value", flat=True).first() or 0
+            if value != self.db_generation:
+                self.db_generation = value
+                self.hosts = {}
+
+    def entry(self, host: str) -> Entry | None:
+        found = self.hosts.get(host, _MISSING)
+        if found is not _MISSING:
+            return found
+        from poplist.sites.models import Hostname
+
+        _db_ready()
+        row = (
+            Hostname.objects.filter(name=host)
+            .values_list("site_id", "site__live_deploy_id", "site__live_deploy__key", "site__tenant__status")
+            .first()
+        )
+        entry = None
+        if row is not None:
+            entry = Entry(row[0], row[1], row[2] or "", row[3] == "active")
+            if entry.deploy_id is not None and entry.active:
+                self.load_deploy(entry)
+        if len(self.hosts) >= MAX_HOSTS:  # names from the network are unbounded: start again
+            self.hosts = {}
+        self.hosts[host] = entry
+        return entry
+
+    def load_deploy(self, entry: Entry) -> None:
+        _db_ready()
+        entry.root = str(cache.materialise_id(entry.deploy_id, entry.deploy_key))
+        for name, parse, attr in (
+            ("_redirects", rules.parse_redirects, "redirects"),
+            ("_headers", rules.parse_headers, "headers"),
+        ):
+            try:
+                text = Path(entry.root, name).read_text("utf-8")
+            except FileNotFoundError:
+                continue
+            # Checked at deploy time; a file that no longer parses is a bug, not a reason for a 500.
+            with contextlib.suppress(rules.BadRules):
+                setattr(entry, attr, parse(text))
+
+    # --- WSGI ------------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        if host.endswith("]"):
+            pass  # IPv6 literal without a port
+        elif ":" in host:
+            host = host.rsplit(":", 1)[0]
+        host = host.lower().rstrip(".")
+        self.refresh()
+        entry = self.entry(host)
+        if entry is None:
+            if host.endswith(self.sites_domain):
+                return self.notice(environ, start_response, 404)
+            return self.django_app(environ, start_response)
+        if not entry.active:
+            return self.notice(environ, start_response, 503)
+        if entry.deploy_id is None:
+            return self.notice(environ, start_response, 404)
+        if environ["REQUEST_METHOD"] not in METHODS:
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return [b""]
+        try:
+            return self.serve(entry, environ, start_response)
+        except FileNotFoundError:  # the disk cache was wiped under us: rebuild it and try once more
+            self.files = {}
+            self.body_bytes = 0
+            self.load_deploy(entry)
+            return self.serve(entry, environ, start_response)
+
+    def serve(self, entry: Entry, environ, start_response):
+        try:
+            path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return self.not_found(entry, environ, start_response)
+        if not path.isascii():
+            path = unicodedata.normalize("NFC", path)
+        if entry.redirects:
+            forced = rules.match_redirect(entry.redirects, path, forced=True)
+            if forced:
+                return self.apply_rule(entry, environ, start_response, path, *forced)
+        found = self.lookup(entry, path)
+        if isinstance(found, str):  # a folder without its slash
+            return self.redirect(environ, start_response, 301, found)
+        if found is not None:
+            return self.respond(entry, environ, start_response, path, found, 200)
+        if entry.redirects:
+            matched = rules.match_redirect(entry.redirects, path, forced=False)
+            if matched:
+                return self.apply_rule(entry, environ, start_response, path, *matched)
+        return self.not_found(entry, environ, start_response)
+
+    def apply_rule(self, entry, environ, start_response, path, rule: rules.Redirect, target: str):
+        if rule.status in (301, 302):
+            query = environ.get("QUERY_STRING")
+            if query and "?" not in target:
+                target += "?" + query
+            return self.redirect(environ, start_response, rule.status, target)
+        found = self.lookup(entry, target.split("?", 1)[0])
+        if found is None or isinstance(found, str):
+            return self.not_found(entry, environ, start_response)
+        return self.respond(entry, environ, start_response, path, found, rule.status)
+
+    def lookup(self, entry: Entry, path: str) -> tuple[File, ...] | str | None:
+        """The variants of the file that answers `path` (index.html, clean URLs), a redirect, or None."""
+        key = (entry.deploy_id, path)
+        found = self.files.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        found = self._find(entry.root, path)
+        with self.lock:
+            if len(self.files) >= MAX_FILES:
+                self.files = {}
+                self.body_bytes = 0
+            self.files[key] = found
+        return found
+
+    def _find(self, root: str, path: str) -> tuple[File, ...] | str | None:
+        parts = [p for p in path.split("/") if p]
+        if any(p in (".", "..") or "\x00" in p for p in parts):
+            return None
+        relative = "/".join(parts)
+        if path.endswith("/") or not relative:
+            candidates = [f"{relative}/index.html" if relative else "index.html"]
+        else:
+            if relative in CONTROL_FILES:
+                return None
+            candidates = [relative, relative + ".html"]
+        for candidate in candidates:
+            full = os.path.join(root, candidate)
+            try:
+                info = os.stat(full)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if stat.S_ISREG(info.st_mode):
+                return self._variants(full, info, content_type(candidate))
+        if not path.endswith("/") and relative and os.path.isfile(os.path.join(root, relative, "index.html")):
+            return path + "/"
+        if not os.path.isdir(root):
+            raise FileNotFoundError(root)
+        return None
+
+    @staticmethod
+    def _variants(full: str, info: os.stat_result, ctype: str) -> tuple[File, ...]:
+        variants = [File(full, info, ctype, "")]
+        for suffix, encoding in ((".br", "br"), (".gz", "gzip")):
+            with contextlib.suppress(FileNotFoundError):
+                variants.append(File(full + suffix, os.stat(full + suffix), ctype, encoding))
+        return tuple(variants)
+
+    # --- responses -------------------------------------------------------------------------------
+
+    def respond(self, entry, environ, start_response, path, variants: tuple[File, ...], status: int):
+        ranged = environ.get("HTTP_RANGE") if status == 200 else None
+        chosen = variants[0]
+        if len(variants) > 1 and not ranged:
+            accepted = _accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+            for variant in variants[1:]:
+                if variant.encoding in accepted:
+                    chosen = variant
+                    break
+        headers = [
+            ("Content-Type", chosen.ctype),
+            ("ETag", chosen.etag),
+            ("Last-Modified", chosen.modified),
+            ("Accept-Ranges", "bytes"),
+            ("Cache-Control", "public, max-age=0, must-revalidate"),
+        ]
+        if len(variants) > 1:
+            headers.append(("Vary", "Accept-Encoding"))
+        if chosen.encoding:
+            headers.append(("Content-Encoding", chosen.encoding))
+        if entry.headers:
+            custom = rules.headers_for(entry.headers, path)
+            if custom:
+                names = {name.lower() for name, _value in custom}
+                headers = [h for h in headers if h[0].lower() not in names] + custom
+        if status == 200 and _not_modified(environ, chosen):
+            start_response("304 Not Modified", headers)
+            return [b""]
+        start, end = 0, chosen.size
+        if ranged and _if_range_ok(environ, chosen):
+            span = _parse_range(ranged, chosen.size)
+            if span == "unsatisfiable":
+                start_response(
+                    "416 Range Not Satisfiable", [("Content-Range", f"bytes */{chosen.size}"), ("Content-Length", "0")]
+                )
+                return [b""]
+            if span is not None:
+                start, end = span
+                headers.append(("Content-Range", f"bytes {start}-{end - 1}/{chosen.size}"))
+                status = 206
+        headers.append(("Content-Length", str(end - start)))
+        start_response(_STATUS[status], headers)
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return [b""]
+        body = self.body(chosen)
+        return [body if (start, end) == (0, chosen.size) else body[start:end]]
+
+    def body(self, file: File) -> bytes:
+        if file.body is not None:
+            return file.body
+        with open(file.fs_path, "rb") as handle:
+            data = handle.read()
+        if len(data) <= MAX_BODY and self.body_bytes + len(data) <= MAX_BODIES:
+            with self.lock:
+                self.body_bytes += len(data)
+            file.body = data
+        return data
+
+    def not_found(self, entry: Entry, environ, start_response):
+        page = self.lookup(entry, "/404.html")
+        if page is not None and not isinstance(page, str):
+            return self.respond(entry, environ, start_response, "/404.html", page, 404)
+        return self.notice(environ, start_response, 404)
+
+    @staticmethod
+    def redirect(environ, start_response, status: int, location: str):
+        start_response(_STATUS[status], [("Location", location), ("Content-Length", "0")])
+        return [b""]
+
+    @staticmethod
+    def notice(environ, start_response, status: int):
+        from poplist.sites.notices import render_notice
+
+        body = render_notice(status, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
+        if status == 503:
+            headers.append(("Retry-After", "3600"))
+        headers.append(("Cache-Control", "no-store"))
+        start_response(_STATUS[status], headers)
+        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+
+
+_STATUS = {
+    200: "200 OK",
+    206: "206 Partial Content",
+    301: "301 Moved Permanently",
+    302: "302 Found",
+    404: "404 Not Found",
+    503: "503 Service Unavailable",
+}
+
+
+def _db_ready() -> None:
+    """Requests served here bypass Django's handler, so do its connection housekeeping."""
+    from django.db import close_old_connections, connection
+
+    if not connection.in_atomic_block:  # (tests run inside a transaction)
+        close_old_connections()
+
+
+def _accepted(header: str) -> set[str]:
+    out = set()
+    for item in header.split(","):
+        name, _sep, params = item.strip().partition(";")
+        if params.replace(" ", "").startswith("q=0") and params.replace(" ", "").rstrip("0.") in ("q=", "q=0"):
+            continue
+        out.add(name.strip().lower())
+    return out
+
+
+def _not_modified(environ, file: File) -> bool:
+    match = environ.get("HTTP_IF_NONE_MATCH")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return "*" in tags or file.etag in tags
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since:
+        try:
+            return int(parsedate_to_datetime(since).timestamp()) >= file.mtime
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _if_range_ok(environ, file: File) -> bool:
+    condition = environ.get("HTTP_IF_RANGE")
+    return condition is None or condition.strip() in (file.etag, file.modified)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """A single byte range as (start, end exclusive); None to ignore it (serve the whole file)."""
+    unit, _sep, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                return "unsatisfiable"
+            return max(size - length, 0), size
+        start = int(first)
+        end = int(last) + 1 if last else size
+    except ValueError:
+        return None
+    if start >= size or end <= start:
+        return "unsatisfiable"
+    return start, min(end, size)
+
+
+def wrap(django_app):
+    """The WSGI application: sites by Host header, Django for everything else."""
+    return SiteServer(django_app)

@@ -1,0 +1,110 @@
+"""Export -> import into an empty instance -> export again gives the same export (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from tests.conftest import ROOT, child_env
+
+pytestmark = pytest.mark.django_db
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_same_export(a: Path, b: Path) -> None:
+    files_a, files_b = tree(a), tree(b)
+    assert sorted(files_a) == sorted(files_b)
+    for name in files_a:
+        if name != "manifest.json":
+            assert files_a[name] == files_b[name], name
+    manifest_a, manifest_b = json.loads(files_a["manifest.json"]), json.loads(files_b["manifest.json"])
+    assert manifest_a["instance"] != manifest_b["instance"]
+    for key in ("instance", "created_at"):
+        manifest_a.pop(key), manifest_b.pop(key)
+    assert manifest_a == manifest_b
+
+
+def test_export_contains_every_kind_of_data(rich_instance, tmp_path):
+    from poplist.exchange.services import export
+
+    manifest = export(tmp_path / "a")
+    acme = next(t for t in manifest["tenants"] if t["slug"] == "acme")
+    assert acme["counts"]["members.jsonl"] == 230 + 3  # members plus owner and moderator rows
+    assert acme["counts"]["archives/news@lists.acme.test.jsonl"] == 13
+    users = [json.loads(line) for line in (tmp_path / "a/tenants/acme/users.jsonl").read_text().splitlines()]
+    assert {u["email"] for u in users} == {"owner@acme.test", "helper@acme.test"}
+    assert all("password" not in u for u in users)  # no hashes unless --include-secrets
+    mbox = (tmp_path / "a/tenants/acme/archives/news@lists.acme.test.mbox").read_bytes()
+    assert b"\n>From the start of a line" in mbox and b"\n>>From quoted once" in mbox
+    assert b"\n>>>From twice" in mbox
+    import mailbox
+
+    # Any mbox reader gets the messages back (Python's reads mboxo; the index undoes mboxrd exactly).
+    assert len(mailbox.mbox(str(tmp_path / "a/tenants/acme/archives/news@lists.acme.test.mbox"))) == 13
+
+
+def test_round_trip_in_this_database_and_the_other_engine(rich_instance, tmp_path, django_db_blocker):
+    """A (this test database) -> B (the other engine) -> C (this engine again): three identical exports."""
+    from django.db import connection
+
+    from poplist.exchange.services import export
+
+    export(tmp_path / "a")
+    here = connection.vendor
+    other = "postgresql" if here == "sqlite" else "sqlite"
+    with fresh_database(other, tmp_path / "b.sqlite3") as url_b, fresh_database(here, tmp_path / "c.sqlite3") as url_c:
+        for url, source, out in ((url_b, tmp_path / "a", tmp_path / "b"), (url_c, tmp_path / "b", tmp_path / "c")):
+            poplist(url, "migrate")
+            poplist(url, "import", str(source))
+            poplist(url, "export", str(out))
+    assert_same_export(tmp_path / "a", tmp_path / "b")
+    assert_same_export(tmp_path / "a", tmp_path / "c")
+
+
+def poplist(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**child_env(), "POPLIST_DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "poplist", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+class fresh_database:
+    """An empty database of the given engine for a child process (a file, or a new PostgreSQL database)."""
+
+    def __init__(self, engine: str, sqlite_path: Path) -> None:
+        self.engine = engine
+        self.sqlite_path = sqlite_path
+        self.name = f"poplist_exchange_rt_{uuid.uuid4().hex[:10]}"
+        base = os.environ.get("POPLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/poplist")
+        self.server = base.rsplit("/", 1)[0]
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server + "/postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)
+
+    def __enter__(self) -> str:
+        if self.engine == "sqlite":
+            return f"sqlite:///{self.sqlite_path}"
+        try:
+            self._admin(f'CREATE DATABASE "{self.name}"')
+        except Exception as exc:
+            if os.environ.get("CI", "").lower() == "true":
+                raise
+            pytest.skip(f"PostgreSQL is unreachable: {exc}")
+        return f"{self.server}/{self.name}"
+
+    def __exit__(self, *exc) -> None:
+        if self.engine == "postgresql":
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

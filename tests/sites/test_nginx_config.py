@@ -1,0 +1,74 @@
+"""`poplist sites nginx-config` run by the machine's real nginx answers like Poplist's own server."""
+
+import time
+
+import httpx
+import pytest
+
+from poplist.testing import nginx
+
+pytestmark = pytest.mark.skipif(not nginx.available(), reason="nginx is not installed")
+
+FILES = {
+    "index.html": "<h1>Home</h1>" * 40,
+    "about.html": "about",
+    "docs/index.html": "docs",
+    "style.css": "body{color:red}\n" * 40,
+    "404.html": "lost",
+    "app/index.html": "app shell",
+    "_redirects": "/gone /new 301\n/news/:year/:slug /blog/:slug 302\n/app/* /app/index.html 200\n"
+    "/about.html /moved 302!\n",
+    "_headers": "/*\n  X-Frame-Options: DENY\n/docs/*\n  Cache-Control: max-age=600\n",
+}
+PATHS = [
+    "/",
+    "/about",
+    "/docs",
+    "/docs/",
+    "/style.css",
+    "/nope",
+    "/gone?x=1",
+    "/news/2024/hello",
+    "/app/settings",
+    "/about.html",
+    "/_redirects",
+]
+IDENTITY = {"Host": "blog.sites.test", "Accept-Encoding": "identity"}
+COMPARED = ["content-type", "location", "x-frame-options", "cache-control", "etag", "last-modified"]
+
+
+def test_generated_config_serves_like_poplist(deploy, cli, sites_client, tmp_path, tenant):
+    from poplist.sites.services import create_site
+
+    deploy(FILES)
+    create_site(tenant, "empty")
+    port = nginx.free_port()
+    result = cli("sites", "nginx-config", "--listen", f"127.0.0.1:{port}", "--upstream", "127.0.0.1:9")
+    assert result.exit_code == 0, result.output
+    with (
+        nginx.run_nginx(tmp_path / "nginx", result.output),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=IDENTITY) as client,
+    ):
+        for _ in range(50):
+            try:
+                client.get("/")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        for path in PATHS:
+            theirs = client.get(path, follow_redirects=False)
+            ours = sites_client.get("blog.sites.test", path)
+            assert (path, theirs.status_code) == (path, ours.status), theirs.text
+            if ours.status not in (200, 404):
+                assert theirs.headers["location"] == ours.headers["location"], path
+                continue
+            assert theirs.content == ours.body, path
+            for header in COMPARED if ours.status == 200 else COMPARED[:-1]:  # nginx: no Last-Modified on 404
+                assert theirs.headers.get(header) == ours.headers.get(header), (path, header)
+        gz = client.get("/", headers={"Accept-Encoding": "gzip"})
+        assert gz.headers["content-encoding"] == "gzip" and gz.text == FILES["index.html"]
+        ranged = client.get("/style.css", headers={"Range": "bytes=0-3"})
+        assert ranged.status_code == 206 and ranged.content == b"body"
+        # Unknown hostnames and sites with nothing deployed go to Poplist (here: nothing listening, 502).
+        assert client.get("/", headers={"Host": "nobody.example"}).status_code == 502
+        assert client.get("/", headers={"Host": "empty.sites.test"}).status_code == 502
