@@ -102,7 +102,7 @@ def generate(members: int, lists: int, memberships: int) -> dict:
                 created_at=now,
             )
             for n in range(lists)
-        ],  # fmt: skip
+        ],
         batch_size=2000,
     )
     big = MailingList.objects.get(address="list00000@bench.test")
@@ -143,10 +143,8 @@ def generate(members: int, lists: int, memberships: int) -> dict:
         return ", ".join(parts), params
 
     with transaction.atomic(), connection.cursor() as cursor:
-        select, params = select_list(
-            "%s", f"'user' {concat} n {concat} '@example.org'", f"'User ' {concat} n"
-        )  # one list, `members` rows
-        sql = f"{recursive}INSERT INTO lists_member ({', '.join(columns)}) SELECT {select.replace('%s', '%s', 1)} FROM {series}"
+        # One list of `members` rows, then `per_list` rows in every other list.
+        select, params = select_list("%s", f"'user' {concat} n {concat} '@example.org'", f"'User ' {concat} n")
         cursor.execute(
             f"{recursive}INSERT INTO lists_member ({', '.join(columns)}) SELECT {select} FROM {series}",
             ([members] if not pg else []) + [big.pk, *params] + ([members] if pg else []),
@@ -170,7 +168,7 @@ def generate(members: int, lists: int, memberships: int) -> dict:
                     created_at=now - timezone.timedelta(minutes=n * 17),
                 )
                 for n in range(5000)
-            ],  # fmt: skip
+            ],
             batch_size=2000,
         )
     # An archive: 20 threads of 25 messages on the big list.
