@@ -45,7 +45,15 @@ def test_export_contains_every_kind_of_data(rich_instance, tmp_path):
     mbox = (tmp_path / "a/tenants/acme/archives/news@lists.acme.test.mbox").read_bytes()
     assert b"\n>From the start of a line" in mbox and b"\n>>From quoted once" in mbox
     assert b"\n>>>From twice" in mbox
+    import hashlib
     import mailbox
+
+    sites = [json.loads(line) for line in (tmp_path / "a/tenants/acme/sites.jsonl").read_text().splitlines()]
+    assert sites[0]["name"] == "acme-www" and sites[0]["live_deploy"] == 1  # rolled back to the first deploy
+    deploys = [json.loads(line) for line in (tmp_path / "a/tenants/acme/deploys.jsonl").read_text().splitlines()]
+    page = (tmp_path / f"a/tenants/acme/sites/blobs/{deploys[1]['manifest']['index.html']['sha256']}").read_bytes()
+    assert page == b"<h1>Acme v2</h1>" * 40  # the file as uploaded
+    assert hashlib.sha256(page).hexdigest() == deploys[1]["manifest"]["index.html"]["sha256"]
 
     # Any mbox reader gets the messages back (Python's reads mboxo; the index undoes mboxrd exactly).
     assert len(mailbox.mbox(str(tmp_path / "a/tenants/acme/archives/news@lists.acme.test.mbox"))) == 13

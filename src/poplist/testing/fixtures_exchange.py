@@ -112,6 +112,12 @@ def build_rich_instance() -> dict:
         archive_message(news, rich_message(n, reply_to=reply_to), received_at=base + timedelta(hours=n), live=False)
     archive_message(books, rich_message(100, extra=b"\r\nno newline at the end"), received_at=base, live=False)
     archive_message(news, b"Subject: no id\n\nbare LF body\nFrom here\n", received_at=base, live=False)
+    from poplist.sites.services import create_site, deploy_files, rollback
+
+    site = create_site(acme, "acme-www", ["www.acme.test"])
+    deploy_files(site, {"index.html": b"<h1>Acme</h1>" * 40, "logo.png": bytes(range(256)) * 3}, via="cli")
+    deploy_files(site, {"index.html": b"<h1>Acme v2</h1>" * 40, "logo.png": bytes(range(256)) * 3}, via="api")
+    rollback(site, 1)
     set_tenant_status(globex, Tenant.Status.SUSPENDED, "unpaid")
     return {"acme": acme, "globex": globex, "news": news, "books": books}
 
