@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 from tests.conftest import ROOT, child_env
+
+from poplist.testing.fixtures_exchange import fresh_database
 
 pytestmark = pytest.mark.django_db
 
@@ -84,35 +84,3 @@ def poplist(url: str, *args: str) -> subprocess.CompletedProcess:
     )
     assert done.returncode == 0, done.stderr
     return done
-
-
-class fresh_database:
-    """An empty database of the given engine for a child process (a file, or a new PostgreSQL database)."""
-
-    def __init__(self, engine: str, sqlite_path: Path) -> None:
-        self.engine = engine
-        self.sqlite_path = sqlite_path
-        self.name = f"poplist_exchange_rt_{uuid.uuid4().hex[:10]}"
-        base = os.environ.get("POPLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/poplist")
-        self.server = base.rsplit("/", 1)[0]
-
-    def _admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.server + "/postgres", autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)
-
-    def __enter__(self) -> str:
-        if self.engine == "sqlite":
-            return f"sqlite:///{self.sqlite_path}"
-        try:
-            self._admin(f'CREATE DATABASE "{self.name}"')
-        except Exception as exc:
-            if os.environ.get("CI", "").lower() == "true":
-                raise
-            pytest.skip(f"PostgreSQL is unreachable: {exc}")
-        return f"{self.server}/{self.name}"
-
-    def __exit__(self, *exc) -> None:
-        if self.engine == "postgresql":
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
