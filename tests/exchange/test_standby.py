@@ -97,8 +97,9 @@ def test_failover_keeps_everything_acknowledged_before_the_lag(transactional_db,
             assert promoted["seconds"] < 30
             follower.wait(timeout=30)  # it stops following once promoted
             on_standby = {row[0] for row in query_database(url, "SELECT email FROM lists_member")}
-            must_have = [email for email, at in acked if at < killed_at - max(lag or 0, 0.5)]
-            assert len(must_have) > 40
+            # Tolerance: the lag measured on the last page, plus half a second of scheduling on a busy machine.
+            must_have = [email for email, at in acked if at < killed_at - (lag or 0) - 0.5]
+            assert len(must_have) > 30
             assert [e for e in must_have if e not in on_standby] == []
             assert "person1@Example1.org" in on_standby  # the first copy
             raws = query_database(url, "SELECT count(*) FROM archive_archivedmessage")[0][0]

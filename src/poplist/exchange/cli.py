@@ -108,4 +108,12 @@ def standby_promote(as_json: bool) -> None:
     emit(service.promote(), as_json, lambda data: f"promoted in {data['seconds']} s")
 
 
-commands = [export_command, import_command, standby]
+@group("mirror")
+def mirror() -> None:
+    """Another name for `poplist standby` (enable, follow, status, promote)."""
+
+
+for _command in standby.commands.values():
+    mirror.add_command(_command)
+
+commands = [export_command, import_command, standby, mirror]

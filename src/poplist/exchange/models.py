@@ -53,6 +53,10 @@ class Follow(models.Model):
     applied_seq = models.BigIntegerField(default=0)
     applied_at = models.DateTimeField(null=True, blank=True)  # the primary's time of the last change applied
     caught_up_at = models.DateTimeField(null=True, blank=True)  # our time when the feed was last empty
+    contact_at = models.DateTimeField(null=True, blank=True)  # our time of the last page from the primary
+    # Measured on the last page that brought changes: from the oldest change's commit on the primary
+    # to its commit here (the primary's clock for the first part: no clock skew).
+    lag_seconds = models.FloatField(null=True, blank=True)
     snapshot_done = models.BooleanField(default=False)
     started_at = models.DateTimeField(default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)

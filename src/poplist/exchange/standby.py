@@ -154,16 +154,24 @@ def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] |
 def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
     """Fetch and apply one page; returns how many changes it applied (0: caught up)."""
     while True:
+        fetched = time.monotonic()
         page = client.get("/feed", after=state.applied_seq, limit=limit)
         changes = _checked(page, "changes")
         try:
             with transaction.atomic():
                 apply_changes(changes)
                 cursor, applied_at = _advance(state.applied_seq, page, changes)
+                lag = state.lag_seconds
+                if changes:
+                    # The oldest change of the page waited this long on the primary, then we fetched and applied it.
+                    oldest = min(parse_datetime(c["at"]) for c in changes if c["at"])
+                    lag = (parse_datetime(page["now"]) - oldest).total_seconds() + (time.monotonic() - fetched)
                 Follow.objects.filter(pk=state.pk).update(
                     applied_seq=cursor,
                     applied_at=applied_at or state.applied_at,
                     caught_up_at=timezone.now() if int(page["head"]) <= cursor else state.caught_up_at,
+                    contact_at=timezone.now(),
+                    lag_seconds=lag,
                 )
             break
         except IntegrityError:
@@ -242,17 +250,13 @@ def status() -> dict[str, Any]:
     data: dict[str, Any] = {"role": instance.role, "instance": instance.uuid, "feed_enabled": instance.feed_enabled}
     if state:
         now = timezone.now()
-        lag = None
-        if state.caught_up_at and (state.applied_at is None or state.caught_up_at >= state.applied_at):
-            lag = (now - state.caught_up_at).total_seconds()  # at most this far behind
-        elif state.applied_at:
-            lag = (now - state.applied_at).total_seconds()
         data.update(
             primary=state.primary_url,
             applied_seq=state.applied_seq,
             applied_at=state.applied_at,
+            lag_seconds=None if state.lag_seconds is None else round(state.lag_seconds, 3),
             caught_up_at=state.caught_up_at,
-            lag_seconds=None if lag is None else round(lag, 3),
+            seconds_since_contact=round((now - state.contact_at).total_seconds(), 1) if state.contact_at else None,
             promoted_at=state.promoted_at,
         )
     return json.loads(json.dumps(data, default=str))
