@@ -43,6 +43,21 @@ SETTINGS: dict[str, Setting] = {
     "lmtp_port": Setting("POPLIST_LMTP_PORT", "8024", "Port of the LMTP server."),
     "admin_email": Setting("POPLIST_ADMIN_EMAIL", "postmaster@localhost", "Where the host's own notices go."),
     "allowed_hosts": Setting("POPLIST_ALLOWED_HOSTS", "*", "Comma-separated Host headers the web server answers."),
+    "delivery_batch": Setting("POPLIST_DELIVERY_BATCH", "1000", "Members per delivery batch a worker claims."),
+    "delivery_window": Setting(
+        "POPLIST_DELIVERY_WINDOW", "200", "Copies in flight per worker between two commits (the duplicate bound)."
+    ),
+    "smtp_timeout": Setting("POPLIST_SMTP_TIMEOUT", "60", "Seconds to wait for any relay reply."),
+    "retry_days": Setting("POPLIST_RETRY_DAYS", "5", "How long a copy refused with 4xx is retried before it bounces."),
+    "domain_concurrency": Setting(
+        "POPLIST_DOMAIN_CONCURRENCY", "0", "Copies in flight per destination domain (0: no limit)."
+    ),
+    "bulk_recipients": Setting("POPLIST_BULK_RECIPIENTS", "100", "Most RCPT per transaction in bulk mode."),
+    "dkim_required": Setting(
+        "POPLIST_DKIM_REQUIRED", "false", "Hold a list's posts when its domain has no DKIM key (never send unsigned)."
+    ),
+    "api_rate": Setting("POPLIST_API_RATE", "20", "REST API: requests per second per token, per web worker."),
+    "api_burst": Setting("POPLIST_API_BURST", "200", "REST API: requests a token may make at once before the rate."),
     "export_retention_days": Setting(
         "POPLIST_EXPORT_RETENTION_DAYS", "90", "Days a closed tenant's export stays downloadable."
     ),

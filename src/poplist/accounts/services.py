@@ -83,3 +83,57 @@ def set_tenant_status(tenant: Tenant, status: str, reason: str = "") -> Tenant:
     tenant.status_changed_at = timezone.now()
     tenant.save(update_fields=["status", "status_reason", "status_changed_at"])
     return tenant
+
+
+def revoke_api_token(token: ApiToken) -> None:
+    """The token stops working at once; the row stays for the record."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+# --- Tenant status changes from the host's admin pages (web work) ------------------------------------
+
+
+def create_tenant_with_owner(
+    slug: str, name: str, *, domain: str | None = None, owner: str | None = None
+) -> tuple[Tenant, str | None]:
+    """A tenant, its first domain and its first owner's login; returns the generated password once."""
+    with transaction.atomic():
+        tenant = create_tenant(slug, name, domain)
+        password = None
+        if owner:
+            _user, password = create_user(owner, tenant=tenant)
+    return tenant, password
+
+
+def _notify_owners(tenant: Tenant, notice: str, reason: str = "") -> None:
+    from poplist.delivery.notices import send_host_notice
+
+    for user in tenant.users.filter(is_active=True):
+        send_host_notice(
+            notice, user.email, {"tenant": tenant, "reason": reason}, language=user.language, tenant=tenant
+        )
+
+
+def suspend_tenant(tenant: Tenant, *, reason: str = "", actor: str = "") -> Tenant:
+    """No service (lists stop sending, sites show a notice), but owners still log in and export everything."""
+    with transaction.atomic():
+        set_tenant_status(tenant, Tenant.Status.SUSPENDED, reason)
+        _notify_owners(tenant, "tenant_suspended", reason)
+    return tenant
+
+
+def reactivate_tenant(tenant: Tenant, *, actor: str = "") -> Tenant:
+    with transaction.atomic():
+        set_tenant_status(tenant, Tenant.Status.ACTIVE, "")
+        _notify_owners(tenant, "tenant_reactivated")
+    return tenant
+
+
+def close_tenant(tenant: Tenant, *, reason: str = "", actor: str = "") -> Tenant:
+    """Closed: data kept for the retention period and still exportable by its owners."""
+    with transaction.atomic():
+        set_tenant_status(tenant, Tenant.Status.CLOSED, reason)
+        _notify_owners(tenant, "tenant_closed", reason)
+    return tenant

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
 from poplist.archive.models import ArchivedMessage
+from poplist.core.errors import Conflict, NotFound
 from poplist.delivery.models import DeliveryJob
 from poplist.lists.models import MailingList
 
@@ -18,3 +23,55 @@ def enqueue_post(
         message_id=message_id[:998],
         archived=archived,
     )
+
+
+def _job(job_id: int, tenant=None) -> DeliveryJob:
+    jobs = DeliveryJob.objects.select_related("mailing_list")
+    if tenant is not None:
+        jobs = jobs.filter(mailing_list__tenant=tenant)
+    job = jobs.filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(_("There is no delivery job %(id)s."), id=job_id)
+    return job
+
+
+def pause(job_id: int, *, tenant=None) -> DeliveryJob:
+    """Stop a job after the window in flight; its members keep their place."""
+    with transaction.atomic():
+        job = _job(job_id, tenant)
+        if job.status not in (DeliveryJob.Status.PENDING, DeliveryJob.Status.RUNNING):
+            raise Conflict(_("Job %(id)s is %(status)s and cannot be paused."), id=job_id, status=job.status)
+        job.status = DeliveryJob.Status.PAUSED
+        job.pause_reason = DeliveryJob.PauseReason.OWNER
+        job.save(update_fields=["status", "pause_reason"])
+    return job
+
+
+def resume(job_id: int, *, tenant=None) -> DeliveryJob:
+    """Resume a paused job where it stopped (a suspended tenant's jobs resume only on reactivation)."""
+    with transaction.atomic():
+        job = _job(job_id, tenant)
+        if job.status != DeliveryJob.Status.PAUSED:
+            raise Conflict(_("Job %(id)s is %(status)s, not paused."), id=job_id, status=job.status)
+        if not job.mailing_list.tenant.is_active:
+            raise Conflict(_("Job %(id)s waits until its account is active again."), id=job_id)
+        job.status = DeliveryJob.Status.RUNNING if job.started_at else DeliveryJob.Status.PENDING
+        job.pause_reason = ""
+        job.resume_at = None
+        job.last_error = ""
+        job.save(update_fields=["status", "pause_reason", "resume_at", "last_error"])
+    return job
+
+
+def cancel(job_id: int, *, tenant=None) -> DeliveryJob:
+    """Send no more copies of this job; what went out stays counted."""
+    with transaction.atomic():
+        job = _job(job_id, tenant)
+        if job.status in (DeliveryJob.Status.DONE, DeliveryJob.Status.CANCELLED):
+            raise Conflict(_("Job %(id)s is %(status)s already."), id=job_id, status=job.status)
+        job.status = DeliveryJob.Status.CANCELLED
+        job.finished_at = timezone.now()
+        job.deferred = 0
+        job.save(update_fields=["status", "finished_at", "deferred"])
+        job.retries.all().delete()
+    return job

@@ -140,5 +140,21 @@ def default_transport() -> Transport:
     from django.conf import settings
 
     if settings.RELAY_URL:
-        return SimpleSMTPTransport(parse_relay(settings.RELAY_URL))
+        return SimpleSMTPTransport(parse_relay(settings.RELAY_URL.split(",")[0].strip()))
     return OutboxTransport()
+
+
+def post_transport() -> Transport:
+    """The pipelined pool for posts (several relays, weights, failover), or the outbox without a relay."""
+    from django.conf import settings
+
+    if not settings.RELAY_URL:
+        return OutboxTransport()
+    from poplist import config
+    from poplist.delivery.smtp import PooledTransport, parse_relays
+
+    return PooledTransport(
+        parse_relays(settings.RELAY_URL),
+        timeout=float(config.get("smtp_timeout")),
+        per_domain=int(config.get("domain_concurrency")),
+    )

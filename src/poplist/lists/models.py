@@ -207,6 +207,8 @@ class Member(models.Model):
                 name="member_delivery",
                 condition=Q(role="member", status="enabled", delivery_mode="regular"),
             ),
+            # The console's member search by the start of a name (web work): an index range, not a scan.
+            models.Index(fields=["mailing_list", "display_name"], name="member_name_search"),
         ]
 
     def __str__(self) -> str:
@@ -295,7 +297,11 @@ class MemberEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["mailing_list", "email"], name="member_event_lookup")]
+        indexes = [
+            models.Index(fields=["mailing_list", "email"], name="member_event_lookup"),
+            # The dashboard's subscribers-over-time chart reads recent events per list (web work).
+            models.Index(fields=["mailing_list", "created_at"], name="member_event_recent"),
+        ]
 
 
 class ImportRun(models.Model):

@@ -200,3 +200,12 @@ def suppress(
 def lift_suppression(mailing_list: MailingList, email: str) -> None:
     """Their own confirmed request overrides an earlier departure from this list."""
     Suppression.objects.filter(mailing_list=mailing_list, email=email).delete()
+
+
+def delete_list(mailing_list: MailingList, *, actor: str = "") -> None:
+    """Delete a list with its members, requests, archive and history (an owner's explicit wish)."""
+    import logging
+
+    logging.getLogger(__name__).info("list %s deleted by %s", mailing_list.address, actor or "?")
+    with transaction.atomic():
+        mailing_list.delete()

@@ -58,6 +58,7 @@ def _components(host: str, http_port: int) -> list:
     return [
         Component("web", ["web", "--host", host, "--http-port", str(http_port)]),
         Component("worker", ["worker"]),
+        Component("inbound", ["inbound"]),  # LMTP on POPLIST_LMTP_HOST:POPLIST_LMTP_PORT
     ]
 
 

@@ -1,4 +1,4 @@
-"""Turn a PoplistError raised by a service into a page in the visitor's language, never a traceback."""
+"""Middleware of the web pages: the user's language, and PoplistErrors rendered as pages."""
 
 from __future__ import annotations
 
@@ -6,6 +6,20 @@ from django.shortcuts import render
 from django.utils import translation
 
 from poplist.core.errors import PoplistError
+
+
+class UserLanguageMiddleware:
+    """A logged-in user's own language wins over the cookie and Accept-Language (LocaleMiddleware's choice)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and getattr(user, "language", ""):
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)
 
 
 class PoplistErrorMiddleware:

@@ -11,9 +11,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from poplist.core.errors import InvalidInput
+from poplist.lists import members as roster
 from poplist.lists import services, subscriptions
 from poplist.lists.models import MailingList, Member, PendingRequest
 from poplist.lists.subscriptions import Origin, Outcome
+from poplist.web import archive_queries, ratelimit
+
+# Subscriptions per client IP per hour, and confirmation mails per address per hour: a form
+# cannot be used to flood someone's mailbox.
+SUBSCRIBE_PER_IP = 20
+SUBSCRIBE_PER_ADDRESS = 3
 
 
 class SubscribeForm(forms.Form):
@@ -42,6 +49,8 @@ def list_page(request: HttpRequest, address: str) -> HttpResponse:
     with _in_language(request, mailing_list):
         form = SubscribeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
+            ratelimit.hit(f"subscribe-ip:{request.META.get('REMOTE_ADDR')}", limit=SUBSCRIBE_PER_IP)
+            ratelimit.hit(f"subscribe-to:{form.cleaned_data['email'].strip().lower()}", limit=SUBSCRIBE_PER_ADDRESS)
             try:
                 outcome = subscriptions.request_subscription(
                     mailing_list, form.cleaned_data["email"], name=form.cleaned_data["name"], origin=_origin(request)
@@ -53,7 +62,8 @@ def list_page(request: HttpRequest, address: str) -> HttpResponse:
                 shown = Outcome.CONFIRMATION_SENT if outcome == Outcome.ALREADY_MEMBER else outcome
                 return render(request, "web/subscribe_done.html", {"list": mailing_list, "outcome": shown.value})
         status = 400 if form.errors else 200
-        return render(request, "web/list.html", {"list": mailing_list, "form": form}, status=status)
+        context = {"list": mailing_list, "form": form, "recent": archive_queries.recent(mailing_list, request)}
+        return render(request, "web/list.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,14 +125,43 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def unsubscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The page's buttons: leave, or stay with a digest, or pause (no mail) instead."""
     member = subscriptions.member_for_unsubscribe_token(token)
     mailing_list = member.mailing_list if member else None
-    subscriptions.unsubscribe_by_token(token, origin=_origin(request))
+    choice = request.POST.get("choice", "leave")
     with _in_language(request, mailing_list):
+        if member is not None and choice in {"digest", "pause"}:
+            mode = Member.DeliveryMode.MIME_DIGEST if choice == "digest" else Member.DeliveryMode.NOMAIL
+            roster.set_member_options(member, actor=member.email, delivery_mode=mode)
+            return render(
+                request, "web/unsubscribe_kept.html", {"list": mailing_list, "choice": choice, "token": token}
+            )
+        subscriptions.unsubscribe_by_token(token, origin=_origin(request))
         return render(request, "web/unsubscribed.html", {"list": mailing_list})
+
+
+@require_http_methods(["POST"])
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The EN/FR switch: saved on the user when logged in, in a cookie otherwise."""
+    from django.conf import settings
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    language = request.POST.get("language", "")
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    response = redirect(target)
+    if language in dict(settings.LANGUAGES):
+        if request.user.is_authenticated:
+            request.user.language = language
+            request.user.save(update_fields=["language"])
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 86400, samesite="Lax")
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
+        if request.user.tenant_id is None and request.user.is_superuser:
+            return redirect("web:admin_tenants")
         return redirect("web:dashboard")
     return render(request, "web/home.html")

@@ -1,0 +1,229 @@
+"""Storing and deciding one incoming message for one list address, in one transaction.
+
+`receive` is what the LMTP/SMTP server calls for each recipient; it returns the reply.
+It commits (the raw bytes, the envelope, the decision, and everything the decision causes:
+archive entry, delivery job, held message, notices) before the server answers 250.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from poplist.archive.services import message_ids
+from poplist.bounces.services import receive_bounce
+from poplist.core import addresses
+from poplist.core.autoreply import is_auto_reply
+from poplist.core.errors import InvalidInput, PoplistError
+from poplist.core.mime import header_text
+from poplist.inbound import chain, replies
+from poplist.inbound.accept import accept_post
+from poplist.inbound.models import HeaderFilter, InboundMessage, SenderFilter
+from poplist.inbound.post import Post, author_of
+from poplist.inbound.routing import Route
+from poplist.lists.models import MailingList, Member
+
+log = logging.getLogger(__name__)
+Decision = InboundMessage.Decision
+
+
+@dataclass
+class Incoming:
+    """One message as the server received it, parsed once for all its recipients."""
+
+    mail_from: str
+    raw: bytes
+    message: EmailMessage | None
+    parse_problem: str = ""
+    author_strict: bool = False  # the author's domain publishes a strict DMARC policy
+
+
+def message_id_of(message: EmailMessage | None, raw: bytes, mailing_list: MailingList) -> str:
+    found = message_ids(header_text(message, "Message-ID")) if message is not None else []
+    if found and len(found[0]) <= 900:
+        return found[0]
+    # No usable Message-ID: one derived from the bytes, so a second delivery of them is still a duplicate.
+    return f"<{hashlib.sha1(raw).hexdigest()}@{mailing_list.domain.name}>"
+
+
+def receive(route: Route, incoming: Incoming) -> str:
+    mailing_list = MailingList.objects.select_related("domain", "tenant").get(pk=route.list_id)
+    if route.route == InboundMessage.Route.POST:
+        return _receive_post(mailing_list, route, incoming)
+    return _receive_other(mailing_list, route, incoming)
+
+
+def build_post(mailing_list: MailingList, incoming: Incoming) -> Post:
+    name, author = author_of(incoming.message)
+    post = Post(
+        mailing_list=mailing_list,
+        raw=incoming.raw,
+        message=incoming.message,
+        mail_from=incoming.mail_from,
+        from_address=author,
+        from_name=name,
+        parse_problem=incoming.parse_problem,
+    )
+    if author:
+        rows = Member.objects.filter(mailing_list=mailing_list, email=author).values_list("role", "moderated")
+        post.roles = frozenset(role for role, _m in rows)
+        post.moderated = any(moderated for role, moderated in rows if role == Member.Role.MEMBER)
+    filters = list(SenderFilter.objects.filter(mailing_list=mailing_list).values_list("kind", "pattern"))
+    for kind, pattern in filters:
+        if author and _matches(pattern, author):
+            if kind == SenderFilter.Kind.BAN:
+                post.banned = post.banned or pattern
+            else:
+                post.accepted = True
+    post.header_filters = list(HeaderFilter.objects.filter(mailing_list=mailing_list))
+    return post
+
+
+def _matches(pattern: str, address: str) -> bool:
+    if pattern.startswith("^"):
+        import re
+
+        try:
+            return re.match(pattern, address, re.IGNORECASE) is not None
+        except re.error:
+            return False
+    return pattern.lower() == address.lower()
+
+
+def _store(mailing_list, route, incoming, *, decision, message_id="", dedup_key=None, verdict=None, reason=""):
+    message = incoming.message
+    _name, author = author_of(message)
+    return InboundMessage.objects.create(
+        mailing_list=mailing_list,
+        route=route.route,
+        mail_from=incoming.mail_from[:998],
+        recipient=(route.recipient or route.list_address)[:998],
+        raw=incoming.raw,
+        size=len(incoming.raw),
+        message_id=message_id[:998],
+        dedup_key=dedup_key,
+        subject=" ".join(header_text(message, "Subject").split())[:500] if message is not None else "",
+        sender=(author or incoming.mail_from)[:254],
+        received_at=timezone.now(),
+        decision=decision,
+        rule=verdict.rule if verdict else "",
+        reason=(verdict.reason if verdict else reason)[:500],
+    )
+
+
+_DECISION = {
+    chain.ACCEPT: Decision.ACCEPTED,
+    chain.HOLD: Decision.HELD,
+    chain.REJECT: Decision.REJECTED,
+    chain.DISCARD: Decision.DISCARDED,
+}
+
+
+def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -> str:
+    from poplist.inbound import moderation
+
+    post = build_post(mailing_list, incoming)
+    verdict = chain.decide(post)
+    message_id = message_id_of(incoming.message, incoming.raw, mailing_list)
+    dedup = hashlib.sha1(message_id.encode("utf-8", "surrogateescape")).hexdigest()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                inbound = _store(
+                    mailing_list,
+                    route,
+                    incoming,
+                    decision=_DECISION[verdict.action],
+                    message_id=message_id,
+                    dedup_key=dedup,
+                    verdict=verdict,
+                )
+        except IntegrityError:
+            # The same post reached this list before (an MTA retry, or two paths): keep it, post it once.
+            _store(
+                mailing_list,
+                route,
+                incoming,
+                decision=Decision.DUPLICATE,
+                message_id=message_id,
+                reason="duplicate Message-ID",
+            )
+            return replies.ACCEPTED
+        if verdict.action == chain.ACCEPT:
+            accept_post(post, message_id, author_strict=incoming.author_strict)
+        elif verdict.action == chain.HOLD:
+            moderation.hold(post, inbound, verdict)
+        elif verdict.action == chain.REJECT:
+            moderation.notify_rejected(post, verdict.reason)
+    return replies.ACCEPTED
+
+
+def _sender(incoming: Incoming) -> str:
+    """Who sent a command: the From address, else the envelope sender ("" when neither is usable)."""
+    _name, author = author_of(incoming.message)
+    if author:
+        return author
+    try:
+        return addresses.normalize(incoming.mail_from) if incoming.mail_from else ""
+    except InvalidInput:
+        return ""
+
+
+def _receive_other(mailing_list: MailingList, route: Route, incoming: Incoming) -> str:
+    from poplist.inbound import commands, moderation
+
+    with transaction.atomic():
+        if route.route == InboundMessage.Route.BOUNCES:
+            inbound = _store(mailing_list, route, incoming, decision=Decision.PROCESSED)
+            receive_bounce(
+                mailing_list,
+                incoming.raw,
+                verp_token=route.token or None,
+                envelope_from=incoming.mail_from,
+                inbound_message_id=inbound.pk,
+            )
+            return replies.ACCEPTED
+        if route.route == InboundMessage.Route.OWNER:
+            _store(mailing_list, route, incoming, decision=Decision.PROCESSED)
+            commands.forward_to_owners(mailing_list, incoming.raw)
+            return replies.ACCEPTED
+        sender = _sender(incoming)
+        if not sender or not incoming.mail_from or (incoming.message is not None and is_auto_reply(incoming.message)):
+            # Never answer an autoresponder or a bounce: that is how mail loops start.
+            _store(mailing_list, route, incoming, decision=Decision.DISCARDED, reason="automatic or anonymous mail")
+            return replies.ACCEPTED
+        inbound = _store(mailing_list, route, incoming, decision=Decision.PROCESSED)
+        try:
+            with transaction.atomic():
+                if route.route == InboundMessage.Route.CONFIRM:
+                    if not moderation.decide_by_mail(mailing_list, route.token, incoming.message, sender):
+                        commands.confirm_by_mail(mailing_list, route.token, incoming.message, sender, inbound)
+                else:
+                    commands.handle(mailing_list, route.route, incoming.message, sender, inbound)
+        except PoplistError as exc:
+            InboundMessage.objects.filter(pk=inbound.pk).update(reason=str(exc)[:500])
+    return replies.ACCEPTED
+
+
+def store_failure(route: Route, incoming: Incoming, error: BaseException) -> str:
+    """A message that broke the pipeline is still kept: held for a person, never dropped nor retried forever."""
+    from datetime import timedelta
+
+    from poplist.inbound.models import HeldMessage
+
+    mailing_list = MailingList.objects.get(pk=route.list_id)
+    reason = f"unparseable: could not be processed ({type(error).__name__})"
+    inbound = _store(mailing_list, route, incoming, decision=Decision.HELD, reason=reason)
+    HeldMessage.objects.create(
+        inbound=inbound,
+        mailing_list=mailing_list,
+        rule="unparseable",
+        reason=reason,
+        expires_at=timezone.now() + timedelta(days=mailing_list.held_expiry_days or 14),
+    )
+    return replies.ACCEPTED

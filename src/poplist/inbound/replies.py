@@ -1,0 +1,11 @@
+"""SMTP/LMTP replies as named constants, with their enhanced status codes (RFC 3463)."""
+
+ACCEPTED = "250 2.0.0 Ok: stored"
+RECIPIENT_OK = "250 2.1.5 Ok"
+SENDER_OK = "250 2.1.0 Ok"
+UNKNOWN_RECIPIENT = "550 5.1.1 No such list or list address here"
+BAD_RECIPIENT = "553 5.1.3 Invalid recipient address"
+TOO_BIG = "552 5.3.4 Message too big for this server"
+LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)"
+TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
+BUSY = "421 4.3.2 Service shutting down, try again later"
