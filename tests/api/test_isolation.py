@@ -34,6 +34,9 @@ def acme_world(mailing_list, tenant):
         b"From: ann@example.org\r\nSubject: Secret plans\r\nMessage-ID: <s1@example.org>\r\n\r\nSecret.\r\n",
     )
     token, _secret = create_api_token(tenant, name="acme's")
+    from poplist.delivery.jobs import enqueue_post
+
+    job = enqueue_post(mailing_list, b"Subject: Secret plans\r\n\r\nSecret.\r\n", message_id="<s1@example.org>")
     return {
         "address": [mailing_list.address],
         "email": ["ann@example.org", "owner@acme.test"],
@@ -45,6 +48,7 @@ def acme_world(mailing_list, tenant):
         "message_id": [message.permalink_id],
         "permalink_id": [message.permalink_id],
         "token_id": [str(token.pk)],
+        "job_id": [str(job.pk)],
     }
 
 

@@ -34,7 +34,8 @@ def test_console_tabs_skip_url_names_that_do_not_resolve(monkeypatch):
     monkeypatch.setattr("poplist.web.views.CONSOLE_TABS", [("Nowhere", "web:no-such-page"), ("Members", "web:members")])
     try:
         tabs = nav.tabs("CONSOLE_TABS", "news@lists.acme.test")
-        assert [t.label for t in tabs] == ["Members"]
+        labels = [str(t.label) for t in tabs]
+        assert "Members" in labels and "Nowhere" not in labels  # other domains' tabs may follow
     finally:
         nav.declared.cache_clear()
 
