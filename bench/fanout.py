@@ -215,8 +215,12 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        try:  # a DROP can wait behind other sessions of a shared server: give up after a while
+            with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as connection:
+                connection.execute("SET statement_timeout = '20s'")
+                connection.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        except psycopg.Error as exc:
+            print(f"(could not drop {database}: {exc})")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ SETTINGS: dict[str, Setting] = {
     "export_retention_days": Setting(
         "POPLIST_EXPORT_RETENTION_DAYS", "90", "Days a closed tenant's export stays downloadable."
     ),
+    "sites_nginx_config": Setting(
+        "POPLIST_SITES_NGINX_CONFIG", "", "Where the worker keeps `poplist sites nginx-config` current (empty: off)."
+    ),
+    "sites_nginx_reload": Setting(
+        "POPLIST_SITES_NGINX_RELOAD", "nginx -s reload", "Command the worker runs after rewriting that file."
+    ),
 }
 
 
