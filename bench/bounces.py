@@ -111,8 +111,9 @@ def throughput(messages, count: int, batch: int, repeat: int) -> dict:
     from flufl.bounce import all_failures
 
     from poplist.bounces.models import BounceEvent
+    from poplist.bounces.parse import parse
     from poplist.bounces.services import Incoming, receive_bounce, receive_bounces
-    from poplist.bounces.verp import verp_token
+    from poplist.bounces.verp import member_id_from_token, verp_token
     from poplist.lists.models import Member
 
     emails = set()
@@ -136,6 +137,10 @@ def throughput(messages, count: int, batch: int, repeat: int) -> dict:
     def baseline() -> None:
         for item in mix:
             all_failures(email.message_from_bytes(item.raw))
+
+    def parse_only() -> None:
+        for item in mix:
+            parse(item.raw, named=member_id_from_token(item.verp_token) is not None if item.verp_token else False)
 
     def one(item) -> None:
         receive_bounce(
@@ -163,6 +168,7 @@ def throughput(messages, count: int, batch: int, repeat: int) -> dict:
 
     runs = {
         "baseline_flufl_scan": baseline,
+        "parse_only": parse_only,
         "one_by_one_own_commit": own_commit,
         "one_by_one_group_commit": in_callers_transaction,
         "batched": batched,
