@@ -34,7 +34,8 @@ def test_console_tabs_skip_url_names_that_do_not_resolve(monkeypatch):
     monkeypatch.setattr("poplist.web.views.CONSOLE_TABS", [("Nowhere", "web:no-such-page"), ("Members", "web:members")])
     try:
         tabs = nav.tabs("CONSOLE_TABS", "news@lists.acme.test")
-        assert [t.label for t in tabs] == ["Members"]
+        labels = [t.label for t in tabs if t.name.startswith("web:")]  # other domains add their own tabs
+        assert labels == ["Members"]
     finally:
         nav.declared.cache_clear()
 

@@ -82,9 +82,12 @@ def record_delivery_failure(
 
 def receive_bounces(mailing_list: MailingList, items: list[Incoming]) -> list[BounceEvent]:
     """Record and act on many messages to one list's bounce address: one parse each, bulk queries."""
-    parsed = [parsing.parse(item.raw) for item in items]
+    named = [member_id_from_token(item.verp_token) if item.verp_token else None for item in items]
+    parsed = [
+        parsing.parse(item.raw, named=member_id is not None) for item, member_id in zip(items, named, strict=True)
+    ]
     with transaction.atomic():
-        events = _attribute(mailing_list, items, parsed)
+        events = _attribute(mailing_list, items, parsed, named)
         _act(mailing_list, events)
     return [event for event, _ in events]
 
@@ -93,21 +96,23 @@ def receive_bounces(mailing_list: MailingList, items: list[Incoming]) -> list[Bo
 
 
 def _attribute(
-    mailing_list: MailingList, items: list[Incoming], parsed: list[parsing.Parsed]
+    mailing_list: MailingList, items: list[Incoming], parsed: list[parsing.Parsed], named: list[int | None]
 ) -> list[tuple[BounceEvent, Member | None]]:
     """One event per failure (or per unusable message), each with the member it names, if any."""
     token_ids: list[int | None] = []
     wanted_ids: set[int] = set()
     wanted_emails: set[str] = set()
-    for item, result in zip(items, parsed, strict=True):
-        member_id = member_id_from_token(item.verp_token) if item.verp_token else None
-        if member_id is None:  # the returned original may still carry its VERP or unsubscribe token
+    for item, result, member_id in zip(items, parsed, named, strict=True):
+        if (
+            member_id is None and not item.verp_token
+        ):  # the returned original may still carry its VERP or unsubscribe token
             member_id = _quoted_member_id(result)
         token_ids.append(member_id)
         if member_id is not None:
             wanted_ids.add(member_id)
-        for failure in result.failures:
-            wanted_emails.add(_normal(failure.email))
+        if member_id is None:
+            for failure in result.failures:
+                wanted_emails.add(_normal(failure.email))
     members = Member.objects.filter(mailing_list=mailing_list, role=Member.Role.MEMBER)
     by_id = {m.pk: m for m in members.filter(pk__in=wanted_ids)} if wanted_ids else {}
     emails = [e for e in wanted_emails if e]

@@ -21,7 +21,12 @@ from poplist.accounts.models import Tenant
 from poplist.delivery.models import DeliveryBatch, DeliveryJob, DeliveryRetry
 from poplist.lists.models import Member
 
-LEASE = timedelta(minutes=2)  # renewed at every commit of a window; a window takes well under a second
+
+def lease() -> timedelta:
+    """How long a claim lasts without news; renewed at every commit of a window."""
+    return timedelta(seconds=float(config.get("delivery_lease")))
+
+
 OPEN = (DeliveryJob.Status.PENDING, DeliveryJob.Status.RUNNING)
 
 
@@ -57,7 +62,7 @@ def claim_batch(worker: str | None = None) -> DeliveryBatch | None:
         ).first()
         if abandoned is not None:
             abandoned.status = DeliveryBatch.Status.CLAIMED
-            abandoned.lease_until = now + LEASE
+            abandoned.lease_until = now + lease()
             abandoned.worker = worker
             abandoned.attempts += 1
             abandoned.save(update_fields=["status", "lease_until", "worker", "attempts"])
@@ -79,6 +84,8 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
         job.total = eligible.filter(id__lte=job.last_member_id).count()
         job.started_at = now
     size = int(config.get("delivery_batch"))
+    if not job.mailing_list.personalize:
+        size *= 25  # engine.BULK_FACTOR: bulk transactions carry many members each
     ids = list(
         recipients(job)
         .filter(id__gt=job.cursor, id__lte=job.last_member_id)
@@ -94,7 +101,7 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
             upto_id=ids[-1],
             cursor=job.cursor,
             status=DeliveryBatch.Status.CLAIMED,
-            lease_until=now + LEASE,
+            lease_until=now + lease(),
             worker=worker,
             attempts=1,
         )
@@ -159,5 +166,5 @@ def claim_retries(limit: int = 200) -> list[DeliveryRetry]:
         )[:limit]
         claimed = list(due)
         if claimed:
-            DeliveryRetry.objects.filter(pk__in=[r.pk for r in claimed]).update(next_attempt_at=now + LEASE)
+            DeliveryRetry.objects.filter(pk__in=[r.pk for r in claimed]).update(next_attempt_at=now + lease())
     return claimed

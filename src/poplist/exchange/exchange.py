@@ -2,5 +2,6 @@
 
 from poplist.exchange.sections.archives import ArchiveSection
 from poplist.exchange.sections.core import accounts, lists, portability
+from poplist.exchange.sections.sites import SitesSection
 
-sections = [accounts, lists, portability, ArchiveSection()]
+sections = [accounts, lists, portability, ArchiveSection(), SitesSection()]
