@@ -103,7 +103,13 @@ def child_env() -> dict[str, str]:
         url = f"sqlite:///{settings['NAME']}"
     else:
         url = f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    return {**os.environ, "POPLIST_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "poplist.settings"}
+    return {
+        **os.environ,
+        "POPLIST_DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "poplist.settings",
+        # `poplist serve` also runs the LMTP server: tests running side by side must not fight for its port.
+        "POPLIST_LMTP_PORT": str(free_port()),
+    }
 
 
 @pytest.fixture

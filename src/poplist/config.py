@@ -47,6 +47,9 @@ SETTINGS: dict[str, Setting] = {
     "delivery_window": Setting(
         "POPLIST_DELIVERY_WINDOW", "200", "Copies in flight per worker between two commits (the duplicate bound)."
     ),
+    "delivery_lease": Setting(
+        "POPLIST_DELIVERY_LEASE", "180", "Seconds before a silent worker's batch goes to another (> smtp_timeout)."
+    ),
     "smtp_timeout": Setting("POPLIST_SMTP_TIMEOUT", "60", "Seconds to wait for any relay reply."),
     "retry_days": Setting("POPLIST_RETRY_DAYS", "5", "How long a copy refused with 4xx is retried before it bounces."),
     "domain_concurrency": Setting(

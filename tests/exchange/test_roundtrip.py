@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 from tests.conftest import ROOT, child_env
+
+from poplist.testing.fixtures_exchange import fresh_database
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,23 @@ def test_export_contains_every_kind_of_data(rich_instance, tmp_path):
     mbox = (tmp_path / "a/tenants/acme/archives/news@lists.acme.test.mbox").read_bytes()
     assert b"\n>From the start of a line" in mbox and b"\n>>From quoted once" in mbox
     assert b"\n>>>From twice" in mbox
+    import hashlib
     import mailbox
+
+    held = json.loads((tmp_path / "a/tenants/acme/held.jsonl").read_text())
+    assert held["message"]["subject"] == "Topic 900" and held["state"] == "pending"
+    assert (tmp_path / "a/tenants/acme/dkim_keys.jsonl").read_bytes() == b""  # secrets only when asked
+    assert "5.1.1" in (tmp_path / "a/tenants/acme/bounce_events.jsonl").read_text()
+    with_secrets = export(tmp_path / "s", include_secrets=True)
+    assert with_secrets["files"]["tenants/acme/dkim_keys.jsonl"]["records"] == 1
+    assert '"password":"md5$' in (tmp_path / "s/tenants/acme/users.jsonl").read_text()
+
+    sites = [json.loads(line) for line in (tmp_path / "a/tenants/acme/sites.jsonl").read_text().splitlines()]
+    assert sites[0]["name"] == "acme-www" and sites[0]["live_deploy"] == 1  # rolled back to the first deploy
+    deploys = [json.loads(line) for line in (tmp_path / "a/tenants/acme/deploys.jsonl").read_text().splitlines()]
+    page = (tmp_path / f"a/tenants/acme/sites/blobs/{deploys[1]['manifest']['index.html']['sha256']}").read_bytes()
+    assert page == b"<h1>Acme v2</h1>" * 40  # the file as uploaded
+    assert hashlib.sha256(page).hexdigest() == deploys[1]["manifest"]["index.html"]["sha256"]
 
     # Any mbox reader gets the messages back (Python's reads mboxo; the index undoes mboxrd exactly).
     assert len(mailbox.mbox(str(tmp_path / "a/tenants/acme/archives/news@lists.acme.test.mbox"))) == 13
@@ -76,35 +92,3 @@ def poplist(url: str, *args: str) -> subprocess.CompletedProcess:
     )
     assert done.returncode == 0, done.stderr
     return done
-
-
-class fresh_database:
-    """An empty database of the given engine for a child process (a file, or a new PostgreSQL database)."""
-
-    def __init__(self, engine: str, sqlite_path: Path) -> None:
-        self.engine = engine
-        self.sqlite_path = sqlite_path
-        self.name = f"poplist_exchange_rt_{uuid.uuid4().hex[:10]}"
-        base = os.environ.get("POPLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/poplist")
-        self.server = base.rsplit("/", 1)[0]
-
-    def _admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.server + "/postgres", autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)
-
-    def __enter__(self) -> str:
-        if self.engine == "sqlite":
-            return f"sqlite:///{self.sqlite_path}"
-        try:
-            self._admin(f'CREATE DATABASE "{self.name}"')
-        except Exception as exc:
-            if os.environ.get("CI", "").lower() == "true":
-                raise
-            pytest.skip(f"PostgreSQL is unreachable: {exc}")
-        return f"{self.server}/{self.name}"
-
-    def __exit__(self, *exc) -> None:
-        if self.engine == "postgresql":
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, child_env, free_port
 
 
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> httpx.Response:
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 90) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -69,7 +69,12 @@ def test_serve_runs_web_and_worker_that_mails_through_the_relay(run_poplist, smt
 @pytest.mark.skipif(os.environ.get("POPLIST_TEST_DATABASE") == "postgresql", reason="the demo runs on embedded SQLite")
 def test_demo_seeds_and_serves_with_a_working_owner_login(tmp_path):
     port = free_port()
-    env = {**os.environ, "POPLIST_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "poplist.settings"}
+    env = {
+        **os.environ,
+        "POPLIST_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "poplist.settings",
+        "POPLIST_LMTP_PORT": str(free_port()),
+    }
     env.pop("POPLIST_DATABASE_URL", None)
     env.pop("POPLIST_BASE_URL", None)
     demo = subprocess.Popen(

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Router
 
 from poplist.accounts.services import get_tenant
-from poplist.core.errors import InvalidInput, NotFound
-from poplist.exchange import services
+from poplist.core.errors import Forbidden, InvalidInput, NotFound
+from poplist.exchange import feed, services
 
 PREFIX = "/export"
 router = Router(tags=["export"])
@@ -32,3 +32,26 @@ def download_export(request: HttpRequest, tenant: str = "") -> FileResponse:
         filename=services.download_name(target),
         content_type="application/gzip",
     )
+
+
+def _host_token(request: HttpRequest) -> None:
+    if request.auth.tenant_id is not None:
+        raise Forbidden(_("The change feed needs a host-wide token."))
+
+
+@router.get("/feed", summary="Changes after a sequence number (for a standby)", response={200: dict})
+def change_feed(request: HttpRequest, after: int = 0, limit: int = 5000) -> dict:
+    _host_token(request)
+    return feed.changes_page(after, limit)
+
+
+@router.get("/feed/tables", summary="The replicated tables, parents first, and the feed's head", response={200: dict})
+def feed_tables(request: HttpRequest) -> dict:
+    _host_token(request)
+    return {"tables": feed.tables(), "head": feed.head()}
+
+
+@router.get("/feed/snapshot", summary="One page of a table for a standby's first copy", response={200: dict})
+def feed_snapshot(request: HttpRequest, table: str, after: str | None = None, limit: int = 2000) -> dict:
+    _host_token(request)
+    return feed.snapshot_page(table, after, limit)

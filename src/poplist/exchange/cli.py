@@ -8,7 +8,7 @@ import click
 from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.services import get_tenant
-from poplist.core.cli import Progress, emit, json_option
+from poplist.core.cli import Progress, emit, group, json_option
 from poplist.core.errors import InvalidInput
 from poplist.exchange import services
 
@@ -64,4 +64,56 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k.removesuffix('.jsonl')} {v}" for k, v in counts.items() if v and "/" not in k) or "empty"
 
 
-commands = [export_command, import_command]
+@group("standby")
+def standby() -> None:
+    """A live standby on another provider: follow a primary's change feed, and promote (docs/exchange.md)."""
+
+
+@standby.command("enable")
+def standby_enable() -> None:
+    """On the primary: log every change so that standbys can follow (re-run is harmless)."""
+    from poplist.exchange import changelog
+
+    click.echo(f"change feed enabled on {changelog.install()} tables")
+
+
+@standby.command("follow")
+@click.argument("primary_url")
+@click.option("--token", envvar="POPLIST_STANDBY_TOKEN", required=True, help="A host-wide API token of the primary.")
+@click.option("--poll", default=0.2, show_default=True, help="Seconds between polls once caught up.")
+def standby_follow(primary_url: str, token: str, poll: float) -> None:
+    """Copy the primary, then follow it live until this instance is promoted."""
+    from poplist.exchange import standby as service
+
+    with Progress(None, "copying") as bar:
+        service.follow(primary_url, token, poll=poll, on_rows=lambda n: bar.update_to(bar.done + n))
+    click.echo("promoted: no longer following")
+
+
+@standby.command("status")
+@json_option
+def standby_status(as_json: bool) -> None:
+    """This instance's role and, on a standby, how far behind the primary it is."""
+    from poplist.exchange import standby as service
+
+    emit(service.status(), as_json, lambda data: [f"{k}: {v}" for k, v in data.items()])
+
+
+@standby.command("promote")
+@json_option
+def standby_promote(as_json: bool) -> None:
+    """Make this standby the primary (it stops following; start `poplist serve` to take the traffic)."""
+    from poplist.exchange import standby as service
+
+    emit(service.promote(), as_json, lambda data: f"promoted in {data['seconds']} s")
+
+
+@group("mirror")
+def mirror() -> None:
+    """Another name for `poplist standby` (enable, follow, status, promote)."""
+
+
+for _command in standby.commands.values():
+    mirror.add_command(_command)
+
+commands = [export_command, import_command, standby, mirror]

@@ -105,6 +105,15 @@ class Writer:
         if self.on_record:
             self.on_record()
 
+    def write_file(self, path: str, data: bytes) -> None:
+        """A content file (a site's file as uploaded), written whole."""
+        target = self._file(path)
+        target.write(data)
+        target.handle.close()
+        target.records = 1
+        if self.on_record:
+            self.on_record()
+
     def mbox_message(self, path: str, raw: bytes, sender: str, date: datetime) -> tuple[int, int]:
         """Append one message in mboxrd quoting; returns (offset, length) of the quoted message."""
         target = self._file(path)
@@ -121,7 +130,8 @@ class Writer:
 
     def close(self, *, instance: str, scope: str) -> dict[str, Any]:
         for found in self.files.values():
-            found.handle.close()
+            if not found.handle.closed:
+                found.handle.close()
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,

@@ -21,9 +21,42 @@ class Instance(models.Model):
 
     uuid = models.CharField(max_length=36, default=_new_uuid)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PRIMARY)
+    feed_enabled = models.BooleanField(default=False)  # `poplist standby enable`: change triggers installed
     created_at = models.DateTimeField(default=timezone.now)
 
 
 def this_instance() -> Instance:
     found = Instance.objects.order_by("id").first()
     return found or Instance.objects.create()
+
+
+class Change(models.Model):
+    """One row written on the primary (table and primary key): the standby's change feed.
+
+    Filled by database triggers (`exchange.changelog`), so every write is seen, including bulk
+    imports and raw SQL; the feed sends each changed row's state as it is when the standby asks.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    tbl = models.CharField(max_length=100)
+    row = models.CharField(max_length=100)  # the primary key, as text
+    at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "exchange_change"
+
+
+class Follow(models.Model):
+    """On a standby: which primary it follows and how far it has applied the feed (resumable)."""
+
+    primary_url = models.CharField(max_length=500)
+    applied_seq = models.BigIntegerField(default=0)
+    applied_at = models.DateTimeField(null=True, blank=True)  # the primary's time of the last change applied
+    caught_up_at = models.DateTimeField(null=True, blank=True)  # our time when the feed was last empty
+    contact_at = models.DateTimeField(null=True, blank=True)  # our time of the last page from the primary
+    # Measured on the last page that brought changes: from the oldest change's commit on the primary
+    # to its commit here (the primary's clock for the first part: no clock skew).
+    lag_seconds = models.FloatField(null=True, blank=True)
+    snapshot_done = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    promoted_at = models.DateTimeField(null=True, blank=True)

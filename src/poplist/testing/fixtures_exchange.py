@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from pathlib import Path
+
 import pytest
 
 
@@ -112,6 +116,61 @@ def build_rich_instance() -> dict:
         archive_message(news, rich_message(n, reply_to=reply_to), received_at=base + timedelta(hours=n), live=False)
     archive_message(books, rich_message(100, extra=b"\r\nno newline at the end"), received_at=base, live=False)
     archive_message(news, b"Subject: no id\n\nbare LF body\nFrom here\n", received_at=base, live=False)
+    from poplist.bounces.models import BounceEvent, BounceReport, BounceStep
+    from poplist.delivery.models import DkimKey
+    from poplist.inbound.models import HeaderFilter, HeldMessage, InboundMessage, SenderFilter
+
+    SenderFilter.objects.create(mailing_list=news, kind="ban", pattern="^spam.*@example\\.com$")
+    HeaderFilter.objects.create(mailing_list=news, header="X-Spam-Flag", pattern="YES", action="discard")
+    inbound = InboundMessage.objects.create(
+        mailing_list=news,
+        route="post",
+        mail_from="stranger@example.net",
+        recipient="news@lists.acme.test",
+        raw=rich_message(900),
+        size=len(rich_message(900)),
+        message_id="<m900@example.org>",
+        subject="Topic 900",
+        sender="stranger@example.net",
+        received_at=base,
+        decision="held",
+        rule="nonmember",
+        reason="not a member",
+    )
+    HeldMessage.objects.create(
+        inbound=inbound,
+        mailing_list=news,
+        rule="nonmember",
+        reason="not a member",
+        expires_at=base + timedelta(days=14),
+    )
+    DkimKey.objects.create(
+        domain="lists.acme.test",
+        selector="pl1",
+        algorithm="rsa-sha256",
+        private_key="-----BEGIN PRIVATE KEY-----\nX\n-----END PRIVATE KEY-----\n",
+    )
+    event = BounceEvent.objects.create(
+        tenant=acme,
+        mailing_list=news,
+        email="person1@Example1.org",
+        kind="hard",
+        outcome="scored",
+        raw=b"DSN\r\n\xff",
+        status="5.1.1",
+    )
+    BounceStep.objects.create(
+        mailing_list=news, email="person1@Example1.org", action="disabled", score=5.0, event=event
+    )
+    BounceReport.objects.create(
+        mailing_list=news, period_start=base, period_end=base + timedelta(days=1), summary={"hard": 1}
+    )
+    from poplist.sites.services import create_site, deploy_files, rollback
+
+    site = create_site(acme, "acme-www", ["www.acme.test"])
+    deploy_files(site, {"index.html": b"<h1>Acme</h1>" * 40, "logo.png": bytes(range(256)) * 3}, via="cli")
+    deploy_files(site, {"index.html": b"<h1>Acme v2</h1>" * 40, "logo.png": bytes(range(256)) * 3}, via="api")
+    rollback(site, 1)
     set_tenant_status(globex, Tenant.Status.SUSPENDED, "unpaid")
     return {"acme": acme, "globex": globex, "news": news, "books": books}
 
@@ -119,3 +178,63 @@ def build_rich_instance() -> dict:
 @pytest.fixture
 def rich_instance(db):
     return build_rich_instance()
+
+
+class fresh_database:
+    """An empty database of the given engine for a child process (a file, or a new PostgreSQL database)."""
+
+    def __init__(self, engine: str, sqlite_path: Path) -> None:
+        self.engine = engine
+        self.sqlite_path = sqlite_path
+        self.name = f"poplist_exchange_rt_{uuid.uuid4().hex[:10]}"
+        base = os.environ.get("POPLIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/poplist")
+        self.server = base.rsplit("/", 1)[0]
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server + "/postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)
+
+    def __enter__(self) -> str:
+        if self.engine == "sqlite":
+            return f"sqlite:///{self.sqlite_path}"
+        try:
+            self._admin(f'CREATE DATABASE "{self.name}"')
+        except Exception as exc:
+            if os.environ.get("CI", "").lower() == "true":
+                raise
+            pytest.skip(f"PostgreSQL is unreachable: {exc}")
+        return f"{self.server}/{self.name}"
+
+    def __exit__(self, *exc) -> None:
+        if self.engine == "postgresql":
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def query_database(url: str, sql: str) -> list[tuple]:
+    """Read another instance's database directly (what a user of that instance would see)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as conn:
+            return conn.execute(sql).fetchall()
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(url)

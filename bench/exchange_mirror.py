@@ -1,0 +1,152 @@
+"""Figure: a live standby's lag (commit on the primary -> visible on the standby), p50/p99, and time to promote.
+
+    python bench/exchange_mirror.py [--seconds 20] [--rate 50] [--primary sqlite] [--standby sqlite]
+
+Two instances on loopback: the primary runs `poplist web` (the feed), the standby runs
+`poplist standby follow`. This process writes on the primary steadily (a subscription every
+1/rate s, a post every tenth) and a thread watches the standby's database every 5 ms. Goals
+(issue 8): lag p99 <= 5 s, promotion <= 30 s. The baseline in the same run is the poll interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from exchange_common import Instance
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as conn:
+            return conn.execute(sql).fetchall()
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def wait_http(url: str) -> None:
+    import httpx
+
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def kill(process) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rate", type=float, default=50, help="writes per second on the primary")
+    parser.add_argument("--poll", type=float, default=0.2, help="the standby's poll interval once caught up")
+    parser.add_argument("--primary", default="sqlite")
+    parser.add_argument("--standby", default="sqlite")
+    args = parser.parse_args()
+    primary, standby = Instance(args.primary), Instance(args.standby)
+    processes = []
+    try:
+        primary.run("tenant", "create", "bench", "--name", "Bench", "--domain", "lists.bench.test")
+        primary.run("list", "create", "live@lists.bench.test", "--tenant", "bench")
+        primary.run("standby", "enable")
+        token = json.loads(primary.run("token", "create", "--name", "standby", "--json"))["token"]
+        port = free_port()
+        processes.append(primary.start("web", "--http-port", str(port), "--workers", "1"))
+        wait_http(f"http://127.0.0.1:{port}/")
+        follower = standby.start(
+            "standby", "follow", f"http://127.0.0.1:{port}", "--token", token, "--poll", str(args.poll)
+        )
+        processes.append(follower)
+        os.environ.update(POPLIST_DATABASE_URL=primary.url, POPLIST_DATA_DIR=str(primary.dir))
+        os.environ.update(DJANGO_SETTINGS_MODULE="poplist.settings", POPLIST_SECRET_KEY="bench")
+        import poplist
+
+        poplist.setup()
+        from django.db import transaction
+
+        from poplist.archive.services import archive_message
+        from poplist.lists.models import MailingList, Member
+
+        mailing_list = MailingList.objects.get(address="live@lists.bench.test")
+        committed: dict[str, float] = {}
+        seen: dict[str, float] = {}
+        done = threading.Event()
+
+        def watch() -> None:
+            last = 0
+            while not done.is_set():
+                rows = query(standby.url, f"SELECT id, email FROM lists_member WHERE id > {last} ORDER BY id")
+                now = time.monotonic()
+                for row_id, email in rows:
+                    seen.setdefault(email, now)
+                    last = max(last, row_id)
+                time.sleep(0.005)
+
+        while not query(standby.url, "SELECT count(*) FROM exchange_follow WHERE snapshot_done")[0][0]:
+            time.sleep(0.1)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        interval = 1 / args.rate
+        started = time.monotonic()
+        i = 0
+        while time.monotonic() - started < args.seconds:
+            email = f"live{i}@example.org"
+            with transaction.atomic():
+                Member.objects.create(mailing_list=mailing_list, email=email)
+                if i % 10 == 0:
+                    raw = f"Message-ID: <p{i}@bench>\r\nSubject: post {i}\r\nFrom: a@b.test\r\n\r\nbody\r\n".encode()
+                    archive_message(mailing_list, raw, live=False)
+            committed[email] = time.monotonic()
+            i += 1
+            time.sleep(max(0.0, started + i * interval - time.monotonic()))
+        deadline = time.monotonic() + 30
+        while len(seen) < len(committed) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done.set()
+        lags = sorted(seen[e] - committed[e] for e in committed if e in seen)
+        p50 = statistics.median(lags)
+        p99 = lags[int(len(lags) * 0.99) - 1]
+        print(f"primary {args.primary} -> standby {args.standby}: {len(committed)} writes at {args.rate:.0f}/s")
+        print(f"  lag p50 {p50:.3f} s   p99 {p99:.3f} s   max {lags[-1]:.3f} s   (poll interval {args.poll} s)")
+        print(f"  seen on the standby: {len(lags)}/{len(committed)}")
+        kill(processes[0])  # the primary goes away
+        begun = time.monotonic()
+        promoted = json.loads(standby.run("standby", "promote", "--json"))
+        wall = time.monotonic() - begun
+        follower.wait(timeout=30)
+        print(f"  promote: {promoted['seconds']:.3f} s in the service, {wall:.2f} s for the whole command")
+    finally:
+        for process in processes:
+            kill(process)
+        primary.drop()
+        standby.drop()
+
+
+if __name__ == "__main__":
+    main()

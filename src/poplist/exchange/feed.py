@@ -1,0 +1,95 @@
+"""The primary's side of the standby: the change feed and the initial snapshot, as JSON pages.
+
+Each change names a row; the page carries that row's state as it is now (or null: deleted),
+read in the same snapshot as the change list, so a page is consistent. Several changes to one
+row in a page are sent once, at the place of the last. The page's sha256 lets the standby
+refuse a damaged one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import Max
+from django.utils import timezone
+
+from poplist.exchange.changelog import model_for_table, replicated_models
+from poplist.exchange.format import dumps
+from poplist.exchange.models import Change
+from poplist.exchange.services import read_snapshot
+
+MAX_LIMIT = 20_000
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def row_states(model: type[models.Model], pks: list[Any]) -> dict[str, dict[str, Any]]:
+    fields = [f.attname for f in model._meta.concrete_fields]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(pks), 500):
+        for row in model._base_manager.filter(pk__in=pks[start : start + 500]).values(*fields):
+            found[str(row[model._meta.pk.attname])] = {k: encode(v) for k, v in row.items()}
+    return found
+
+
+def changes_page(after: int, limit: int) -> dict[str, Any]:
+    limit = max(1, min(limit, MAX_LIMIT))
+    with read_snapshot():
+        rows = list(Change.objects.filter(seq__gt=after).order_by("seq").values_list("seq", "tbl", "row", "at")[:limit])
+        head = Change.objects.aggregate(head=Max("seq"))["head"] or 0
+        last: dict[tuple[str, str], int] = {}
+        for seq, table, pk, _at in rows:
+            last[(table, pk)] = seq
+        by_table: dict[str, list[str]] = defaultdict(list)
+        for table, pk in last:
+            by_table[table].append(pk)
+        states: dict[str, dict[str, dict[str, Any]]] = {}
+        for table, pks in by_table.items():
+            model = model_for_table(table)
+            states[table] = row_states(model, pks) if model else {}
+    changes = [
+        {"seq": seq, "table": table, "pk": pk, "at": encode(at), "row": states[table].get(pk)}
+        for seq, table, pk, at in rows
+        if last[(table, pk)] == seq
+    ]
+    return {
+        "after": after,
+        "seqs": [r[0] for r in rows],  # every seq this page covers (to spot gaps), coalesced or not
+        "changes": changes,
+        "head": head,
+        "now": timezone.now().isoformat(),
+        "sha256": hashlib.sha256(b"".join(dumps(c) for c in changes)).hexdigest(),
+    }
+
+
+def snapshot_page(table: str, after: str | None, limit: int) -> dict[str, Any]:
+    """Rows of one table in primary-key order after `after`, and the feed's head when the snapshot began."""
+    model = model_for_table(table)
+    if model is None:
+        return {"rows": [], "sha256": hashlib.sha256(b"").hexdigest()}
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = model._base_manager.order_by("pk")
+    if after is not None:
+        query = query.filter(pk__gt=model._meta.pk.to_python(after))
+    fields = [f.attname for f in model._meta.concrete_fields]
+    rows = [{k: encode(v) for k, v in row.items()} for row in query.values(*fields)[:limit]]
+    return {"rows": rows, "sha256": hashlib.sha256(b"".join(dumps(r) for r in rows)).hexdigest()}
+
+
+def tables() -> list[str]:
+    return [m._meta.db_table for m in replicated_models()]
+
+
+def head() -> int:
+    return Change.objects.aggregate(head=Max("seq"))["head"] or 0

@@ -1,0 +1,262 @@
+"""The standby's side: copy the primary once, then apply its change feed in order, and promote.
+
+The cursor (`Follow.applied_seq`) moves in the same transaction as the rows it covers, so a
+standby killed at any moment resumes exactly. On PostgreSQL a change's sequence number is taken
+before its transaction commits, so a lower number may appear after a higher one: the cursor
+only moves over a gap once it is older than GAP_WAIT (a rolled-back transaction leaves one for
+good); the rows after a gap are applied already and applied again later (upserts are idempotent).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from django.core.management.color import no_style
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from poplist.core.errors import Conflict, InvalidInput
+from poplist.exchange import changelog
+from poplist.exchange.format import dumps
+from poplist.exchange.models import Follow, Instance, this_instance
+
+GAP_WAIT = timedelta(seconds=5)
+SNAPSHOT_REWIND = 1000  # changes before the snapshot's head replayed, for transactions then in flight
+PAGE = 5000
+
+
+class PrimaryUnreachable(InvalidInput):
+    code = "unreachable"
+
+
+class FeedClient:
+    def __init__(self, url: str, token: str, *, timeout: float = 30) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1/export",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            follow_redirects=False,  # never send the token elsewhere
+        )
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        try:
+            response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        except httpx.HTTPError as exc:
+            raise PrimaryUnreachable(_("The primary did not answer: %(error)s"), error=str(exc)[:200]) from None
+        if response.status_code != 200:
+            raise InvalidInput(
+                _("The primary answered %(status)s: %(body)s"), status=response.status_code, body=response.text[:200]
+            )
+        return response.json()
+
+
+def _checked(page: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = page.get(key) or []
+    if hashlib.sha256(b"".join(dumps(i) for i in items)).hexdigest() != page.get("sha256"):
+        raise InvalidInput(_("A page of the change feed does not match its checksum."))
+    return items
+
+
+def _decode(field: models.Field, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(field, models.BinaryField):
+        return base64.b64decode(value)
+    if isinstance(field, models.DateTimeField):
+        return parse_datetime(value)
+    if isinstance(field, models.JSONField):
+        return value
+    return field.to_python(value)
+
+
+def upsert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    fields = model._meta.concrete_fields
+    objects = [model(**{f.attname: _decode(f, row.get(f.attname)) for f in fields}) for row in rows]
+    others = [f.name for f in fields if not f.primary_key]
+    if others:
+        model._base_manager.bulk_create(
+            objects, update_conflicts=True, update_fields=others, unique_fields=[model._meta.pk.name]
+        )
+    else:
+        model._base_manager.bulk_create(objects, ignore_conflicts=True)
+
+
+def delete(model: type[models.Model], pks: list[str]) -> None:
+    pk = model._meta.pk
+    # _raw_delete: the primary's own deletes of the children are in the feed; no cascade here.
+    model._base_manager.filter(pk__in=[pk.to_python(p) for p in pks])._raw_delete(connection.alias)
+
+
+def apply_changes(changes: list[dict[str, Any]]) -> None:
+    """Apply in order, grouping runs of the same table and kind; foreign keys are checked at commit."""
+    run: list[dict[str, Any]] = []
+    for change in changes:
+        if run and (run[-1]["table"] != change["table"] or (run[-1]["row"] is None) != (change["row"] is None)):
+            _apply_run(run)
+            run = []
+        run.append(change)
+    if run:
+        _apply_run(run)
+
+
+def _apply_run(run: list[dict[str, Any]]) -> None:
+    model = changelog.model_for_table(run[0]["table"])
+    if model is None:
+        return
+    if run[0]["row"] is None:
+        delete(model, [c["pk"] for c in run])
+    else:
+        upsert(model, [c["row"] for c in run])
+
+
+def _state(url: str) -> Follow:
+    state = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
+    if state is None:
+        state = Follow.objects.create(primary_url=url)
+    return state
+
+
+def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] | None = None) -> None:
+    """The first copy: every table, parents first, then the feed from a little before its head then."""
+    listing = client.get("/feed/tables")
+    for table in listing["tables"]:
+        model = changelog.model_for_table(table)
+        if model is None:
+            continue
+        after = None
+        while True:
+            page = client.get("/feed/snapshot", table=table, after=after, limit=2000)
+            rows = _checked(page, "rows")
+            if not rows:
+                break
+            with transaction.atomic():
+                upsert(model, rows)
+            if on_rows:
+                on_rows(len(rows))
+            after = rows[-1][model._meta.pk.attname]
+    Follow.objects.filter(pk=state.pk).update(
+        snapshot_done=True, applied_seq=max(0, int(listing["head"]) - SNAPSHOT_REWIND)
+    )
+    state.refresh_from_db()
+
+
+def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
+    """Fetch and apply one page; returns how many changes it applied (0: caught up)."""
+    while True:
+        fetched = time.monotonic()
+        page = client.get("/feed", after=state.applied_seq, limit=limit)
+        changes = _checked(page, "changes")
+        try:
+            with transaction.atomic():
+                apply_changes(changes)
+                cursor, applied_at = _advance(state.applied_seq, page, changes)
+                lag = state.lag_seconds
+                if changes:
+                    # The oldest change of the page waited this long on the primary, then we fetched and applied it.
+                    oldest = min(parse_datetime(c["at"]) for c in changes if c["at"])
+                    lag = (parse_datetime(page["now"]) - oldest).total_seconds() + (time.monotonic() - fetched)
+                Follow.objects.filter(pk=state.pk).update(
+                    applied_seq=cursor,
+                    applied_at=applied_at or state.applied_at,
+                    caught_up_at=timezone.now() if int(page["head"]) <= cursor else state.caught_up_at,
+                    contact_at=timezone.now(),
+                    lag_seconds=lag,
+                )
+            break
+        except IntegrityError:
+            # A row refers to one written later in the feed: take a bigger page, up to the head.
+            if limit >= int(page["head"]) - state.applied_seq:
+                raise
+            limit *= 4
+    state.refresh_from_db()
+    return len(changes)
+
+
+def _advance(cursor: int, page: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[int, datetime | None]:
+    times = {c["seq"]: c["at"] for c in changes}
+    now = parse_datetime(page["now"])
+    applied_at = None
+    for seq in page["seqs"]:
+        if seq != cursor + 1:
+            at = times.get(seq)
+            if at is None or now - parse_datetime(at) < GAP_WAIT:
+                break  # a transaction with a lower number may still commit
+        cursor = seq
+        applied_at = parse_datetime(times[seq]) if times.get(seq) else applied_at
+    return cursor, applied_at
+
+
+def follow(
+    url: str,
+    token: str,
+    *,
+    poll: float = 0.2,
+    until: Callable[[], bool] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> Follow:
+    """Become a standby of `url` and follow it until promoted (or `until()` says stop)."""
+    instance = this_instance()
+    if instance.role == Instance.Role.PRIMARY and Follow.objects.filter(promoted_at__isnull=False).exists():
+        raise Conflict(_("This instance was promoted; it follows no primary any more."))
+    Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
+    client = FeedClient(url, token)
+    state = _state(url)
+    if not state.snapshot_done:
+        snapshot(client, state, on_rows)
+    while not (until and until()):
+        if Instance.objects.filter(pk=instance.pk, role=Instance.Role.PRIMARY).exists():
+            break  # promoted while we were following
+        try:
+            applied = step(client, state)
+        except PrimaryUnreachable:
+            applied = 0  # the primary is down or unreachable: keep what we have, keep trying
+            time.sleep(1)
+        if applied == 0:
+            time.sleep(poll)
+    return state
+
+
+def promote() -> dict[str, Any]:
+    """Make this standby the primary: stop following, move id sequences past the copied rows, log changes."""
+    instance = this_instance()
+    if instance.role != Instance.Role.STANDBY:
+        raise Conflict(_("This instance is not a standby."))
+    started = time.monotonic()
+    with transaction.atomic():
+        Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.PRIMARY)
+        Follow.objects.filter(promoted_at__isnull=True).update(promoted_at=timezone.now())
+        statements = connection.ops.sequence_reset_sql(no_style(), changelog.replicated_models())
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    changelog.install()  # so that the old primary, or a new standby, can follow this one
+    return {"seconds": round(time.monotonic() - started, 3), "status": status()}
+
+
+def status() -> dict[str, Any]:
+    instance = this_instance()
+    state = Follow.objects.order_by("-id").first()
+    data: dict[str, Any] = {"role": instance.role, "instance": instance.uuid, "feed_enabled": instance.feed_enabled}
+    if state:
+        now = timezone.now()
+        data.update(
+            primary=state.primary_url,
+            applied_seq=state.applied_seq,
+            applied_at=state.applied_at,
+            lag_seconds=None if state.lag_seconds is None else round(state.lag_seconds, 3),
+            caught_up_at=state.caught_up_at,
+            seconds_since_contact=round((now - state.contact_at).total_seconds(), 1) if state.contact_at else None,
+            promoted_at=state.promoted_at,
+        )
+    return json.loads(json.dumps(data, default=str))
