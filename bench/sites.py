@@ -247,7 +247,7 @@ def big_redeploy(files: int) -> dict:
     server = start_poplist(port)
     try:
         with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}/api/v1/sites", headers={"Authorization": f"Bearer {secret}"}
+            base_url=f"http://127.0.0.1:{port}/api/v1/sites", headers={"Authorization": f"Bearer {secret}"}, timeout=300
         ) as api:
             started = time.perf_counter()
             manifest = json.dumps({"files": {p: hashlib.sha256(d).hexdigest() for p, d in content.items()}}).encode()
