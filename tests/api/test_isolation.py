@@ -201,7 +201,7 @@ def test_acme_reaches_the_same_objects(acme_world, tenant):
     """The control: acme's own token gets its objects on the same read paths (so the 404s above mean something)."""
     acme = ApiClient(new_token(tenant))
     for method, path, operation, _schema in operations():
-        if method != "GET":
-            continue
+        if method != "GET" or not set(operation.get("tags", [])) & {"accounts", "lists", "archive"}:
+            continue  # the routers whose objects acme_world creates
         url = PARAM.sub(lambda m, o=operation: values_for(m.group(1), o, acme_world)[0], path)
         assert acme.get(url).status_code == 200, url
