@@ -150,17 +150,16 @@ class _Progress:
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
         self.last = 0.0
-        # Inside a transaction (tests), a second connection could not see the job nor take the lock.
+        # Inside a caller's transaction nobody else could see progress anyway (and a second
+        # connection could not see the job): then none is written. Never through the import's
+        # own connection: on PostgreSQL it is busy with a COPY.
         self.side = None if connection.in_atomic_block else connections.create_connection("default")
 
     def update(self, done: int) -> None:
         now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY:
+        if self.side is None or now - self.last < PROGRESS_EVERY:
             return
         self.last = now
-        if self.side is None:
-            ImportJob.objects.filter(pk=self.job_id).update(bytes_done=done)
-            return
         with self.side.cursor() as cursor:
             cursor.execute(f"UPDATE {ImportJob._meta.db_table} SET bytes_done = %s WHERE id = %s", [done, self.job_id])
 
