@@ -47,6 +47,9 @@ SETTINGS: dict[str, Setting] = {
     "delivery_window": Setting(
         "POPLIST_DELIVERY_WINDOW", "200", "Copies in flight per worker between two commits (the duplicate bound)."
     ),
+    "delivery_lease": Setting(
+        "POPLIST_DELIVERY_LEASE", "180", "Seconds before a silent worker's batch goes to another (> smtp_timeout)."
+    ),
     "smtp_timeout": Setting("POPLIST_SMTP_TIMEOUT", "60", "Seconds to wait for any relay reply."),
     "retry_days": Setting("POPLIST_RETRY_DAYS", "5", "How long a copy refused with 4xx is retried before it bounces."),
     "domain_concurrency": Setting(
@@ -60,6 +63,12 @@ SETTINGS: dict[str, Setting] = {
     "api_burst": Setting("POPLIST_API_BURST", "200", "REST API: requests a token may make at once before the rate."),
     "export_retention_days": Setting(
         "POPLIST_EXPORT_RETENTION_DAYS", "90", "Days a closed tenant's export stays downloadable."
+    ),
+    "sites_nginx_config": Setting(
+        "POPLIST_SITES_NGINX_CONFIG", "", "Where the worker keeps `poplist sites nginx-config` current (empty: off)."
+    ),
+    "sites_nginx_reload": Setting(
+        "POPLIST_SITES_NGINX_RELOAD", "nginx -s reload", "Command the worker runs after rewriting that file."
     ),
 }
 

@@ -29,6 +29,16 @@ def test_admins_create_list_suspend_reactivate_and_close_tenants(admin):
     assert_problem(admin.get("/tenants/nobody"), 404)
 
 
+def test_suspending_a_tenant_mails_its_owners(admin, tenant):
+    from poplist.delivery.models import OutboundMessage
+
+    create_user("boss@acme.test", tenant=tenant, language="fr")
+    assert admin.post("/tenants/acme/suspend", {"reason": "unpaid"}).status_code == 200
+    [notice] = OutboundMessage.objects.filter(recipients=["boss@acme.test"])
+    assert notice.kind.endswith("tenant_suspended")
+    assert b"unpaid" in bytes(notice.raw)
+
+
 def test_a_tenant_token_sees_its_own_tenant_and_no_admin_action(acme, globex, mailing_list):
     mine = acme.get("/tenants")
     assert [t["slug"] for t in mine.data["items"]] == ["acme"]

@@ -39,6 +39,19 @@ def test_bad_json_and_wrong_types(acme, mailing_list):
     }
 
 
+def test_nul_characters_are_refused_wherever_they_hide(acme, mailing_list):
+    assert_problem(acme.post("/tokens", {"name": "a\x00b"}), 400, "invalid")
+    assert_problem(acme.get("/lists/news%00@lists.acme.test"), 400)
+    assert_problem(acme.get("/lists/news@lists.acme.test/members?q=a%00"), 400)
+    kept = acme.post("/tokens", {"name": "a\\u0000 is how JSON writes NUL"})  # an escaped backslash: plain text
+    assert kept.status_code == 201 and kept.data["name"] == "a\\u0000 is how JSON writes NUL"
+
+
+def test_a_body_too_large_is_413(acme, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert_problem(acme.post("/tokens", {"name": "x" * 2000}), 413)
+
+
 def test_errors_speak_french_when_asked(tenant, mailing_list):
     french = ApiClient(new_token(tenant), language="fr-FR,fr;q=0.9,en;q=0.5")
     missing = assert_problem(french.get("/lists/none@lists.acme.test"), 404)

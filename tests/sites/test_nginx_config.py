@@ -72,3 +72,30 @@ def test_generated_config_serves_like_poplist(deploy, cli, sites_client, tmp_pat
         # Unknown hostnames and sites with nothing deployed go to Poplist (here: nothing listening, 502).
         assert client.get("/", headers={"Host": "nobody.example"}).status_code == 502
         assert client.get("/", headers={"Host": "empty.sites.test"}).status_code == 502
+
+
+def test_the_worker_keeps_the_cache_and_the_nginx_file_current(deploy, site, tmp_path, monkeypatch, sites_cache):
+    from poplist.sites.services import add_hostname, rollback
+    from poplist.sites.tasks import CacheKeeper
+
+    target = tmp_path / "sites.conf"
+    target.write_text("# Written by `poplist sites nginx-config --upstream 127.0.0.1:9000 --listen 8080`; x\n")
+    monkeypatch.setenv("POPLIST_SITES_NGINX_CONFIG", str(target))
+    monkeypatch.setenv("POPLIST_SITES_NGINX_RELOAD", f"touch {tmp_path / 'reloaded'}")
+    keeper = CacheKeeper()
+    first = deploy({"index.html": "one"})
+    deploy({"index.html": "two"})
+    assert keeper() >= 1
+    text = target.read_text()
+    assert "server 127.0.0.1:9000;" in text and "listen 8080;" in text and "server_name blog.sites.test;" in text
+    assert (tmp_path / "reloaded").exists()
+    live = sites_cache / "sites" / "live" / "blog"
+    assert (live / "index.html").read_text() == "two"
+    assert keeper() == 0  # nothing changed
+    (tmp_path / "reloaded").unlink()
+    rollback(site, first.number)
+    keeper()
+    assert (live / "index.html").read_text() == "one" and not (tmp_path / "reloaded").exists()  # no reload needed
+    add_hostname(site, "www.acme.test")
+    assert keeper() >= 1 and "server_name blog.sites.test www.acme.test;" in target.read_text()
+    assert (tmp_path / "reloaded").exists()

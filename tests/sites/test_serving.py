@@ -121,7 +121,7 @@ def test_suspended_tenant_gets_the_notice_page_and_keeps_its_content(live, tenan
 
     set_tenant_status(tenant, "suspended", "unpaid")
     closed = sites_client.get(HOST, "/", accept_language="fr-FR,fr;q=0.9")
-    assert closed.status == 503 and PAGE not in closed.text
+    assert closed.status == 503 and PAGE not in closed.text and "Ce site est indisponible" in closed.text
     set_tenant_status(tenant, "active")
     assert sites_client.get(HOST, "/").text == PAGE
 

@@ -34,7 +34,8 @@ def test_console_tabs_skip_url_names_that_do_not_resolve(monkeypatch):
     monkeypatch.setattr("poplist.web.views.CONSOLE_TABS", [("Nowhere", "web:no-such-page"), ("Members", "web:members")])
     try:
         tabs = nav.tabs("CONSOLE_TABS", "news@lists.acme.test")
-        assert [t.label for t in tabs] == ["Members"]
+        labels = [t.label for t in tabs if t.name.startswith("web:")]  # other domains add their own tabs
+        assert labels == ["Members"]
     finally:
         nav.declared.cache_clear()
 
@@ -203,3 +204,24 @@ def test_import_helper_counts(mailing_list, size):
     data = "".join(f"p{n}@example.org\n" for n in range(size)).encode()
     report = importing.import_members(mailing_list, io.BytesIO(data), source="t")
     assert report.added == size
+
+
+def test_an_import_left_by_a_dead_process_is_resumed_by_the_worker(mailing_list):
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from poplist.web import imports
+    from poplist.web.models import ImportJob
+    from poplist.web.tasks import worker_tasks
+
+    job = imports.create_job(mailing_list, SimpleUploadedFile("a.csv", b"ann@example.org\n"), mode="direct", actor="o")
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", claimed_at=timezone.now() - timedelta(hours=1), created_at=timezone.now() - timedelta(hours=1)
+    )
+    [task] = [t for t in worker_tasks() if t.name == "web-import-jobs"]
+    assert task.run() == 1
+    job.refresh_from_db()
+    assert job.status == "done" and job.report["added"] == 1 and bytes(job.data) == b""
+    assert Member.objects.filter(email="ann@example.org", role="member").exists()

@@ -12,7 +12,7 @@ from ninja import Field, Path, Query, Router, Schema
 from poplist.accounts import services
 from poplist.accounts.models import ApiToken, Domain, Tenant
 from poplist.api.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, Page, paginate
-from poplist.api.scope import is_admin, require_admin, require_writable, tenant_scope
+from poplist.api.scope import actor, is_admin, require_admin, require_writable, tenant_scope
 from poplist.core import addresses
 from poplist.core.errors import InvalidInput, NotFound
 from poplist.lists.models import MailingList
@@ -138,26 +138,28 @@ def get_tenant(request, slug: str):
     return _tenant_rows([visible_tenant(request, slug)])[0]
 
 
-def _set_status(request, slug: str, status: str, reason: str) -> dict:
-    tenant = visible_tenant(request, slug)
+def _admin_tenant(request, slug: str) -> Tenant:
+    tenant = visible_tenant(request, slug)  # another tenant's: 404 before 403
     require_admin(request)
-    services.set_tenant_status(tenant, status, reason)
-    return _tenant_rows([tenant])[0]
+    return tenant
 
 
-@router.post("/tenants/{slug}/suspend", response=TenantOut, summary="Suspend a tenant: no service, data kept")
+@router.post("/tenants/{slug}/suspend", response=TenantOut, summary="Suspend a tenant (owners get a notice)")
 def suspend_tenant(request, slug: str, body: StatusIn):
-    return _set_status(request, slug, Tenant.Status.SUSPENDED, body.reason)
+    tenant = services.suspend_tenant(_admin_tenant(request, slug), reason=body.reason, actor=actor(request))
+    return _tenant_rows([tenant])[0]
 
 
 @router.post("/tenants/{slug}/reactivate", response=TenantOut, summary="Reactivate a suspended or closed tenant")
 def reactivate_tenant(request, slug: str):
-    return _set_status(request, slug, Tenant.Status.ACTIVE, "")
+    tenant = services.reactivate_tenant(_admin_tenant(request, slug), actor=actor(request))
+    return _tenant_rows([tenant])[0]
 
 
 @router.post("/tenants/{slug}/close", response=TenantOut, summary="Close a tenant (its data stays exportable)")
 def close_tenant(request, slug: str, body: StatusIn):
-    return _set_status(request, slug, Tenant.Status.CLOSED, body.reason)
+    tenant = services.close_tenant(_admin_tenant(request, slug), reason=body.reason, actor=actor(request))
+    return _tenant_rows([tenant])[0]
 
 
 # --- Domains ---------------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from datetime import timedelta
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, re_path
 from django.utils import timezone, translation
@@ -79,11 +81,31 @@ def _not_found_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     return problem(404, _("There is nothing at this address."))
 
 
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    """NUL in text: PostgreSQL refuses to store it, and no address, name or setting holds one."""
+    if "\x00" in request.path or any("\x00" in key + value for key, value in request.GET.items()):
+        return True
+    if request.content_type == "application/json":
+        return _JSON_NUL.search(request.body) is not None
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields = [*request.POST.items(), *((key, f.name or "") for key, f in request.FILES.items())]
+        return any("\x00" in key + value for key, value in fields)
+    return False
+
+
 def _with_problem_405(url: URLPattern) -> URLPattern:
     view = url.callback
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
+        try:
+            if _has_nul(request):
+                return problem(400, _("Text may not contain NUL characters."))
+        except RequestDataTooBig:
+            return problem(413, _("The request body is too large."))
         response = view(request, *args, **kwargs)
         if response.status_code == 405 and "Allow" in response:
             allowed = response["Allow"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -58,6 +59,7 @@ _GONE_TEXT = re.compile(
     r"host not found|domain (?:not found|does not exist)|undeliverable",
     re.IGNORECASE,
 )
+_SPACE = re.compile(r"\s")
 _LOOP_ADDRESS = re.compile(r"-bounces(?:\+[^@]*)?@|^(?:mailer-daemon|postmaster)@", re.IGNORECASE)
 _TEXT_STATUS = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _VERP_IN_TEXT = re.compile(rb"-bounces\+([A-Za-z0-9_-]{16,30})@")
@@ -91,14 +93,23 @@ class Parsed:
         return min(self.failures, key=lambda f: order.get(f.kind, 9), default=None)
 
 
-def parse(raw: bytes) -> Parsed:
-    """Everything a bounce says, never raising: bad input yields `unrecognised` with the reason."""
+def parse(raw: bytes, *, named: bool = False) -> Parsed:
+    """Everything a bounce says, never raising: bad input yields `unrecognised` with the reason.
+
+    `named`: a verified VERP token already says whom it is about, so a message that is not a DSN
+    needs only its class, read from its text: flufl's seventeen detectors (~3 ms) are skipped.
+    """
     truncated = len(raw) > PARSE_LIMIT
     if truncated:
         raw = raw[:PARSE_LIMIT]
+    fast = _fast_dsn(raw)
+    if fast is not None and not _is_loop(fast):
+        fast.truncated = truncated
+        fast.tokens = _unique(m.decode() for m in _VERP_IN_TEXT.findall(raw))
+        return fast
     try:
         message = email.message_from_bytes(raw)
-        parsed = _parse_message(message)
+        parsed = _parse_message(message, named)
     except Exception as exc:  # the email package and the detectors raise on some hostile input
         parsed = Parsed(UNRECOGNISED, reason=f"unparsable: {type(exc).__name__}")
     parsed.truncated = truncated
@@ -107,7 +118,7 @@ def parse(raw: bytes) -> Parsed:
     return parsed
 
 
-def _parse_message(message: Message) -> Parsed:
+def _parse_message(message: Message, named: bool = False) -> Parsed:
     subject = _header(message, "Subject")[:200]
     content_type = message.get_content_type()
     report_type = (message.get_param("report-type") or "").lower() if content_type == "multipart/report" else ""
@@ -115,15 +126,16 @@ def _parse_message(message: Message) -> Parsed:
         parsed = _parse_arf(message)
     else:
         parsed = _parse_dsn(message)
+        if (parsed is None or not parsed.failures) and named and not is_auto_reply(message):
+            parsed = _parse_named(message)
         if parsed is None or not parsed.failures:
             parsed = _parse_heuristics(message)
-        ours = [f for f in parsed.failures if _LOOP_ADDRESS.search(f.email)]
-        if ours and len(ours) == len(parsed.failures):
+        if _is_loop(parsed):
             parsed = Parsed(LOOP, parsed.source, reason="a bounce of a bounce (it names a bounce address)")
         if not parsed.failures:
             if is_auto_reply(message):
                 parsed = Parsed(AUTO_REPLY, reason="an automatic reply, not a bounce")
-            elif parsed.category != UNRECOGNISED:
+            elif parsed.category == BOUNCE:
                 parsed = Parsed(UNRECOGNISED, reason="no failed recipient found")
     parsed.subject = subject
     return parsed
@@ -155,8 +167,13 @@ def _parse_dsn(message: Message) -> Parsed | None:
     status_part = _first_part(message, "message", "delivery-status")
     if status_part is None:
         return None
-    blocks = _status_blocks(status_part)
     human = _human_text(message)
+    failures = _dsn_failures(_status_blocks(status_part), lambda: human)
+    return Parsed(BOUNCE, "dsn", _dedupe(failures)) if failures else None
+
+
+def _dsn_failures(blocks: list[dict[str, str]], human: Callable[[], str | None]) -> list[Failure] | None:
+    """Failures of the per-recipient blocks; None when the class needs the human text and there is none."""
     failures = []
     for block in blocks:
         action = block.get("action", "").strip().lower()
@@ -175,10 +192,48 @@ def _parse_dsn(message: Message) -> Parsed | None:
             continue
         status = _status_code(block.get("status", ""))
         diagnostic = " ".join(block.get("diagnostic-code", "").split())
-        if not status:
-            status = _status_from_text(diagnostic) or _status_from_text(human)
-        kind = WARNING if delayed else classify(status, diagnostic or human)
+        text = diagnostic
+        if not status or (not diagnostic and not delayed and not _text_free(status)):
+            text = human()
+            if text is None:
+                return None
+            status = status or _status_from_text(diagnostic) or _status_from_text(text)
+        kind = WARNING if delayed else classify(status, text)
         failures.append(Failure(address, kind, status, diagnostic[:500]))
+    return failures
+
+
+def _text_free(status: str) -> bool:
+    """Whether `classify` decides this status without reading the server's words."""
+    parts = status.split(".")
+    return status.startswith("4.") or (len(parts) == 3 and (parts[1] in ("1", "6", "7") or status in _BY_CODE))
+
+
+_BY_CODE = {"5.2.1", "5.2.2", "5.2.3", "5.4.4"}
+_DS_PART = re.compile(rb"^content-type:[ \t]*message/delivery-status", re.IGNORECASE | re.MULTILINE)
+_BLANK = re.compile(rb"\r?\n[ \t]*\r?\n")
+_BOUNDARY_LINE = re.compile(rb"\r?\n--")
+_SAFE_ENCODING = re.compile(rb"content-transfer-encoding:[ \t]*(?:7bit|8bit)", re.IGNORECASE)
+
+
+def _fast_dsn(raw: bytes) -> Parsed | None:
+    """An RFC 3464 report read straight from the bytes (~10x cheaper than the email package).
+
+    Only the plain case: one 7bit/8bit delivery-status part, every failure classifiable from its
+    own fields. Anything else (None) goes through the full parse, which gives the same answers.
+    """
+    match = _DS_PART.search(raw)
+    if match is None or b"feedback-report" in raw[:20_000].lower():
+        return None
+    headers_end = _BLANK.search(raw, match.end())
+    if headers_end is None:
+        return None
+    headers = raw[match.start() : headers_end.start()]
+    if b"content-transfer-encoding" in headers.lower() and not _SAFE_ENCODING.search(headers):
+        return None
+    end = _BOUNDARY_LINE.search(raw, headers_end.end())
+    body = raw[headers_end.end() : end.start() if end else len(raw)].decode("utf-8", "replace")
+    failures = _dsn_failures(_text_blocks(body), lambda: None)
     if not failures:
         return None
     return Parsed(BOUNCE, "dsn", _dedupe(failures))
@@ -187,14 +242,17 @@ def _parse_dsn(message: Message) -> Parsed | None:
 def _status_blocks(part: Message) -> list[dict[str, str]]:
     """The per-recipient blocks of a message/delivery-status part (the first block is per-message)."""
     payload = part.get_payload()
-    texts: list[str] = []
     if isinstance(payload, list):  # the email package parsed the blocks as header sets
         return [{k.lower(): _str(v) for k, v in block.items()} for block in payload if hasattr(block, "items")]
     if isinstance(payload, str):
         raw = part.get_payload(decode=True) or b""
-        texts = re.split(r"\r?\n\s*\r?\n", raw.decode("utf-8", "replace"))
+        return _text_blocks(raw.decode("utf-8", "replace"))
+    return []
+
+
+def _text_blocks(body: str) -> list[dict[str, str]]:
     blocks = []
-    for text in texts:
+    for text in re.split(r"\r?\n[ \t]*\r?\n", body):
         fields: dict[str, str] = {}
         name = ""
         for line in text.splitlines():
@@ -217,6 +275,42 @@ def _typed_address(value: str) -> str:
         if kind.strip().lower() not in ("rfc822", "smtp", "x-unknown", ""):
             return ""  # x400 and friends: not an address we can match
     return _address(value)
+
+
+def _is_loop(parsed: Parsed) -> bool:
+    """Every failed recipient is a bounce address: a bounce of a bounce, never to be scored or answered."""
+    return bool(parsed.failures) and all(_LOOP_ADDRESS.search(f.email) for f in parsed.failures)
+
+
+# --- A message VERP already attributed -----------------------------------------------------------
+
+_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mdaemon|<>", re.IGNORECASE)
+_BOUNCE_TEXT = re.compile(
+    r"undeliver|deliver(?:y|ed)? (?:has )?fail|could not be delivered|couldn't be delivered|not (?:be )?delivered|"
+    r"returned mail|failure notice|permanent(?:ly)? (?:error|fatal)|delivery status notification|"
+    r"unable to deliver|mail delivery failed|delivery problem|non-delivery|nondeliverable",
+    re.IGNORECASE,
+)
+_DELAY_TEXT = re.compile(
+    r"not yet been delivered|has been delayed|delayed mail|will be retried|retry (?:until|for)|"
+    r"will continue to be made|has been postponed|warning only|just a warning|advisory-only|still trying|"
+    r"no action is required",
+    re.IGNORECASE,
+)
+
+
+def _parse_named(message: Message) -> Parsed | None:
+    """The class of a non-DSN bounce about a known member, from its sender and words; None if not a bounce."""
+    sender = _header(message, "From")
+    text = _human_text(message) or _header(message, "Subject")
+    quote = _QUOTE_START.search(text)
+    words = text[: quote.start()] if quote else text
+    subject = _header(message, "Subject")
+    if not (_BOUNCE_SENDER.search(sender) or _BOUNCE_TEXT.search(words) or _BOUNCE_TEXT.search(subject)):
+        return None  # a person or a program writing to the bounce address: let the full detectors judge
+    status = _status_from_text(words)
+    kind = WARNING if _DELAY_TEXT.search(words) and not status.startswith("5.") else classify(status, words)
+    return Parsed(BOUNCE, "text", [Failure("", kind, status, " ".join(words.split())[:500])])
 
 
 # --- Heuristics ------------------------------------------------------------------------------------
@@ -242,8 +336,34 @@ def _parse_heuristics(message: Message) -> Parsed:
             status, context = _near(human, address)
             failures.append(Failure(address, classify(status, context or human), status, context[:500]))
     if not failures:
+        failures = _angle_lines(human)
+    if not failures:
         return Parsed(UNRECOGNISED, reason="no failed recipient found")
     return Parsed(BOUNCE, "heuristic", _dedupe(failures))
+
+
+_ANGLE_LINE = re.compile(r"^\s*<([^<>\s]+@[^<>\s]+)>:?\s*$", re.MULTILINE)
+_QUOTE_START = re.compile(r"below this line is a copy|copy of the (?:original )?message|original message follows", re.I)
+_PERMANENT = re.compile(r"permanent|given up|could not be delivered|undeliverable|failed", re.IGNORECASE)
+
+
+def _angle_lines(text: str) -> list[Failure]:
+    """qmail-like reports from MTAs flufl does not know: `<address>:` alone on a line, the reason below.
+
+    Only in the report's own words (before the quoted original), and only when they say it failed.
+    """
+    quote = _QUOTE_START.search(text)
+    text = text[: quote.start()] if quote else text
+    if not _PERMANENT.search(text):
+        return []
+    failures = []
+    for match in _ANGLE_LINE.finditer(text):
+        address = _address(match.group(1))
+        reason = " ".join(text[match.end() : match.end() + 300].strip().split("\n\n")[0].split())
+        status = _status_from_text(reason)
+        if address and (status or _GONE_TEXT.search(reason)):
+            failures.append(Failure(address, classify(status, reason), status, reason[:500]))
+    return failures
 
 
 def _near(text: str, address: str) -> tuple[str, str]:
@@ -379,7 +499,7 @@ def _address(value: str) -> str:
         or local.startswith(".")
         or local.endswith(".")
         or "\ufffd" in address
-        or any(c.isspace() for c in address)
+        or _SPACE.search(address)
         or len(address) > 254
     ):
         return ""  # mangled ("david...@gmail.com" in a web archive) or not an address: never attribute it

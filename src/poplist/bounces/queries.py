@@ -159,6 +159,14 @@ class Rate:
         return self.complaints / self.deliveries if self.deliveries else 0.0
 
     @property
+    def bounce_percent(self) -> float:
+        return 100 * self.bounce_rate
+
+    @property
+    def complaint_percent(self) -> float:
+        return 100 * self.complaint_rate
+
+    @property
     def policy_rate(self) -> float:
         return self.policy / self.deliveries if self.deliveries else 0.0
 
@@ -179,13 +187,17 @@ class Rate:
 def rates(by: str = "tenant", days: int = 30, now: datetime | None = None) -> list[Rate]:
     """Bounce and complaint rates over the last `days`, per tenant (`by="tenant"`) or per sending domain.
 
-    Each address counts once per class per day, as providers count it. The denominator is
+    Each address counts once per class in the period. Failures about addresses that were not
+    members are left out (backscatter, forged reports). The denominator is
     `deliveries()`: see its formula.
     """
     now = now or timezone.now()
     since = now - timedelta(days=days)
     group = "tenant__slug" if by == "tenant" else "sending_domain"
-    events = BounceEvent.objects.filter(created_at__gt=since, kind__in=["hard", "soft", "policy", "complaint"])
+    # A failure about an address we never mailed (backscatter, a forged report) is not the sender's record.
+    events = BounceEvent.objects.filter(created_at__gt=since, kind__in=["hard", "soft", "policy", "complaint"]).filter(
+        Q(kind="complaint") | ~Q(outcome__in=["not_a_member", "discarded"])
+    )
     counted = events.values(group, "kind").annotate(n=Count("email", distinct=True)).order_by()
     table: dict[str, dict[str, int]] = {}
     for row in counted:
@@ -208,24 +220,22 @@ def rates(by: str = "tenant", days: int = 30, now: datetime | None = None) -> li
 def deliveries(by: str, since: datetime, until: datetime) -> dict[str, int]:
     """Copies sent per tenant or sending domain in the period.
 
-    Formula (until delivery keeps its own per-recipient counter): for each post or digest job
-    finished in the period, the list's current member count, plus every recipient of the
-    notices sent in the period. It over-counts members who have delivery disabled; the rates
-    are therefore a floor, never an alarm raised too early.
+    Posts and digests: delivery's per-list daily counter (`DeliveryDay.sent`, copies the relay
+    accepted) for the days of the period; notices: every recipient of those sent in the period.
     """
-    from poplist.delivery.models import DeliveryJob, OutboundMessage
+    from poplist.delivery.models import DeliveryDay, OutboundMessage
 
-    group_job = "mailing_list__tenant__slug" if by == "tenant" else "mailing_list__domain__name"
-    jobs = (
-        DeliveryJob.objects.filter(status="done", finished_at__gt=since, finished_at__lte=until)
-        .values(group_job)
-        .annotate(n=Sum("mailing_list__member_count"))
+    group_day = "mailing_list__tenant__slug" if by == "tenant" else "mailing_list__domain__name"
+    days = (
+        DeliveryDay.objects.filter(day__gte=since.date(), day__lte=until.date())
+        .values(group_day)
+        .annotate(n=Sum("sent"))
         .order_by()
     )
     out: dict[str, int] = {}
-    for row in jobs:
-        if row[group_job]:
-            out[row[group_job]] = out.get(row[group_job], 0) + (row["n"] or 0)
+    for row in days:
+        if row[group_day]:
+            out[row[group_day]] = out.get(row[group_day], 0) + (row["n"] or 0)
     group_notice = "tenant__slug" if by == "tenant" else "mailing_list__domain__name"
     notices = OutboundMessage.objects.filter(status="sent", sent_at__gt=since, sent_at__lte=until)
     for key, recipients in notices.values_list(group_notice, "recipients").iterator(chunk_size=5000):

@@ -21,7 +21,12 @@ from poplist.accounts.models import Tenant
 from poplist.delivery.models import DeliveryBatch, DeliveryJob, DeliveryRetry
 from poplist.lists.models import Member
 
-LEASE = timedelta(minutes=2)  # renewed at every commit of a window; a window takes well under a second
+
+def lease() -> timedelta:
+    """How long a claim lasts without news; renewed at every commit of a window."""
+    return timedelta(seconds=float(config.get("delivery_lease")))
+
+
 OPEN = (DeliveryJob.Status.PENDING, DeliveryJob.Status.RUNNING)
 
 
@@ -32,6 +37,12 @@ def worker_name() -> str:
 def _skip_locked(queryset: QuerySet) -> QuerySet:
     if connection.vendor == "postgresql":
         return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def _locked(queryset: QuerySet) -> QuerySet:
+    if connection.vendor == "postgresql":
+        return queryset.select_for_update(of=("self",))
     return queryset
 
 
@@ -57,12 +68,14 @@ def claim_batch(worker: str | None = None) -> DeliveryBatch | None:
         ).first()
         if abandoned is not None:
             abandoned.status = DeliveryBatch.Status.CLAIMED
-            abandoned.lease_until = now + LEASE
+            abandoned.lease_until = now + lease()
             abandoned.worker = worker
             abandoned.attempts += 1
             abandoned.save(update_fields=["status", "lease_until", "worker", "attempts"])
             return abandoned
-        job = _skip_locked(
+        # The job row is locked only for moments (a cut, a window's counters): wait for it rather than
+        # skip it, or a second worker would find "nothing to do" while the job's counters are updated.
+        job = _locked(
             DeliveryJob.objects.filter(
                 status__in=OPEN, batched_all=False, mailing_list__tenant__status=Tenant.Status.ACTIVE
             ).order_by("created_at", "id")
@@ -79,6 +92,8 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
         job.total = eligible.filter(id__lte=job.last_member_id).count()
         job.started_at = now
     size = int(config.get("delivery_batch"))
+    if not job.mailing_list.personalize:
+        size *= 25  # engine.BULK_FACTOR: bulk transactions carry many members each
     ids = list(
         recipients(job)
         .filter(id__gt=job.cursor, id__lte=job.last_member_id)
@@ -94,7 +109,7 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
             upto_id=ids[-1],
             cursor=job.cursor,
             status=DeliveryBatch.Status.CLAIMED,
-            lease_until=now + LEASE,
+            lease_until=now + lease(),
             worker=worker,
             attempts=1,
         )
@@ -110,7 +125,7 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
 def finish_if_done(job_id: int) -> bool:
     """Mark a job done when every batch is done and no copy waits for a retry."""
     with transaction.atomic():
-        job = _skip_locked(DeliveryJob.objects.filter(pk=job_id)).first()
+        job = _locked(DeliveryJob.objects.filter(pk=job_id)).first()
         if job is None or job.status != DeliveryJob.Status.RUNNING or not job.batched_all:
             return False
         if job.batches.exclude(status=DeliveryBatch.Status.DONE).exists() or job.retries.exists():
@@ -159,5 +174,5 @@ def claim_retries(limit: int = 200) -> list[DeliveryRetry]:
         )[:limit]
         claimed = list(due)
         if claimed:
-            DeliveryRetry.objects.filter(pk__in=[r.pk for r in claimed]).update(next_attempt_at=now + LEASE)
+            DeliveryRetry.objects.filter(pk__in=[r.pk for r in claimed]).update(next_attempt_at=now + lease())
     return claimed

@@ -28,6 +28,10 @@ from poplist.delivery.transport import Envelope, Result, Transport
 
 log = logging.getLogger(__name__)
 
+# In bulk mode a transaction carries up to `bulk_recipients` members: windows and batches hold this
+# many times more members, so commits stay as rare per transaction as in personal mode.
+BULK_FACTOR = 25
+
 
 class Prepared:
     """PreparedPost per job, kept by a worker while it works on the job (one entry: jobs are sent in turn)."""
@@ -59,8 +63,8 @@ def send_batch(batch: DeliveryBatch, transport: Transport, prepared: Prepared) -
         _pause(job, DeliveryJob.PauseReason.DKIM, str(exc))
         claims.release(batch)
         return 0
-    window = int(config.get("delivery_window"))
     bulk = not job.mailing_list.personalize
+    window = int(config.get("delivery_window")) * (BULK_FACTOR if bulk else 1)
     handled = 0
     members = list(
         claims.recipients(job)
@@ -68,10 +72,15 @@ def send_batch(batch: DeliveryBatch, transport: Transport, prepared: Prepared) -
         .order_by("id")
         .values_list("id", "email")
     )
-    for start in range(0, len(members), window):
-        chunk = members[start : start + window]
-        copies = _bulk(post, chunk) if bulk else [post.personal(m, e) for m, e in chunk]
-        results = transport.send_many([Envelope(c.mail_from, c.recipients, c.data) for c in copies])
+    chunks = [members[i : i + window] for i in range(0, len(members), window)]
+    render = (lambda chunk: _bulk(post, chunk)) if bulk else (lambda chunk: [post.personal(m, e) for m, e in chunk])
+    # The next window is rendered and signed while this one is on the wire; it is handed to the
+    # transport only after this one is recorded, so at most one window is ever sent but unrecorded.
+    copies = render(chunks[0]) if chunks else []
+    for number, chunk in enumerate(chunks):
+        pending = _submit(transport, [Envelope(c.mail_from, c.recipients, c.data) for c in copies])
+        following = render(chunks[number + 1]) if number + 1 < len(chunks) else []
+        results = pending()
         if getattr(transport, "unreachable", False) and not any(_answered(r) for r in results):
             _pause(job, DeliveryJob.PauseReason.RELAY, "relay unreachable", resume_in=_relay_delay(batch))
             claims.release(batch)
@@ -81,9 +90,19 @@ def send_batch(batch: DeliveryBatch, transport: Transport, prepared: Prepared) -
         if not go_on:
             claims.release(batch)
             return handled
+        copies = following
     DeliveryBatch.objects.filter(pk=batch.pk, worker=batch.worker).update(status=DeliveryBatch.Status.DONE)
     claims.finish_if_done(job.pk)
     return max(handled, 1)
+
+
+def _submit(transport: Transport, envelopes: list[Envelope]):
+    """Start sending; returns a function that waits for the results (at once for transports without a pool)."""
+    submit = getattr(transport, "submit", None)
+    if submit is None:
+        results = transport.send_many(envelopes)
+        return lambda: results
+    return submit(envelopes)
 
 
 def _bulk(post: PreparedPost, chunk: list[tuple[int, str]]) -> list[Copy]:
@@ -130,7 +149,7 @@ def record_window(
                 deferred.append((member_id, email, code, text))
     with transaction.atomic():
         mine = DeliveryBatch.objects.filter(pk=batch.pk, worker=batch.worker, status=DeliveryBatch.Status.CLAIMED)
-        if not mine.update(cursor=last_id, lease_until=now + claims.LEASE):
+        if not mine.update(cursor=last_id, lease_until=now + claims.lease()):
             log.warning("batch %s was taken over by another worker; stopping", batch.pk)
             return False
         DeliveryRetry.objects.bulk_create(

@@ -8,14 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from poplist.archive.models import ArchivedMessage
 from poplist.core.errors import Conflict, NotFound
-from poplist.delivery.models import DeliveryJob
+from poplist.delivery.models import DeliveryJob, DigestItem
 from poplist.lists.models import MailingList
 
 
 def enqueue_post(
     mailing_list: MailingList, prepared: bytes, *, message_id: str, archived: ArchivedMessage | None = None
 ) -> DeliveryJob:
-    """Queue a post for every member; call inside the transaction that accepted it."""
+    """Queue a post for every member (and for the next digest); call inside the transaction that accepted it."""
+    DigestItem.objects.create(mailing_list=mailing_list, message=prepared, size=len(prepared))
     return DeliveryJob.objects.create(
         mailing_list=mailing_list,
         kind=DeliveryJob.Kind.POST,
@@ -25,7 +26,7 @@ def enqueue_post(
     )
 
 
-def _job(job_id: int, tenant=None) -> DeliveryJob:
+def get_job(job_id: int, tenant=None) -> DeliveryJob:
     jobs = DeliveryJob.objects.select_related("mailing_list")
     if tenant is not None:
         jobs = jobs.filter(mailing_list__tenant=tenant)
@@ -38,7 +39,7 @@ def _job(job_id: int, tenant=None) -> DeliveryJob:
 def pause(job_id: int, *, tenant=None) -> DeliveryJob:
     """Stop a job after the window in flight; its members keep their place."""
     with transaction.atomic():
-        job = _job(job_id, tenant)
+        job = get_job(job_id, tenant)
         if job.status not in (DeliveryJob.Status.PENDING, DeliveryJob.Status.RUNNING):
             raise Conflict(_("Job %(id)s is %(status)s and cannot be paused."), id=job_id, status=job.status)
         job.status = DeliveryJob.Status.PAUSED
@@ -50,7 +51,7 @@ def pause(job_id: int, *, tenant=None) -> DeliveryJob:
 def resume(job_id: int, *, tenant=None) -> DeliveryJob:
     """Resume a paused job where it stopped (a suspended tenant's jobs resume only on reactivation)."""
     with transaction.atomic():
-        job = _job(job_id, tenant)
+        job = get_job(job_id, tenant)
         if job.status != DeliveryJob.Status.PAUSED:
             raise Conflict(_("Job %(id)s is %(status)s, not paused."), id=job_id, status=job.status)
         if not job.mailing_list.tenant.is_active:
@@ -66,7 +67,7 @@ def resume(job_id: int, *, tenant=None) -> DeliveryJob:
 def cancel(job_id: int, *, tenant=None) -> DeliveryJob:
     """Send no more copies of this job; what went out stays counted."""
     with transaction.atomic():
-        job = _job(job_id, tenant)
+        job = get_job(job_id, tenant)
         if job.status in (DeliveryJob.Status.DONE, DeliveryJob.Status.CANCELLED):
             raise Conflict(_("Job %(id)s is %(status)s already."), id=job_id, status=job.status)
         job.status = DeliveryJob.Status.CANCELLED

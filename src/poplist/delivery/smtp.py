@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import ssl
 import threading
@@ -62,6 +63,23 @@ class Connection:
         self.reader: asyncio.StreamReader
         self.writer: asyncio.StreamWriter
         self.extensions: set[str] = set()
+        # Replies read in whole chunks and split here: a pipelined burst of 100 RCPT answers costs one
+        # read instead of 100 StreamReader.readline() calls.
+        self.lines: collections.deque[bytes] = collections.deque()
+        self.partial = b""
+
+    async def _line(self) -> bytes | None:
+        if self.lines:
+            return self.lines.popleft()
+        while True:
+            chunk = await self.reader.read(262144)
+            if not chunk:
+                return None
+            parts = (self.partial + chunk).split(b"\n")
+            self.partial = parts.pop()
+            if parts:
+                self.lines.extend(parts)
+                return self.lines.popleft()
 
     async def open(self) -> None:
         cfg = self.relay.config
@@ -106,14 +124,15 @@ class Connection:
         if code != expected:
             raise SMTPError(f"{line.split(b' ')[0].decode()} refused: {code} {text}")
 
-    async def _reply(self) -> tuple[int, str]:
+    async def _reply(self, timed: bool = True) -> tuple[int, str]:
+        """One reply; `timed=False` inside a caller's `asyncio.timeout` (wait_for per line costs a task)."""
         lines = []
         while True:
             try:
-                line = await asyncio.wait_for(self.reader.readline(), self.timeout)
+                line = await (asyncio.wait_for(self._line(), self.timeout) if timed else self._line())
             except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
                 raise SMTPError(f"connection lost: {exc or 'timeout'}") from exc
-            if not line:
+            if line is None:
                 raise SMTPError("connection closed by the relay")
             lines.append(line[4:].decode("utf-8", "replace").rstrip("\r\n"))
             if line[3:4] != b"-":
@@ -125,6 +144,57 @@ class Connection:
         if code == 421:
             raise SMTPError(f"421 {lines[-1]}")
         return code, "\n".join(lines)
+
+    @staticmethod
+    def _commands(envelope: Envelope) -> bytes:
+        utf8 = not envelope.mail_from.isascii() or not all(r.isascii() for r in envelope.recipients)
+        option = b" SMTPUTF8" if utf8 else b""
+        head = [b"MAIL FROM:<" + envelope.mail_from.encode() + b">" + option + b"\r\n"]
+        head += [b"RCPT TO:<" + r.encode() + b">\r\n" for r in envelope.recipients]
+        head.append(b"DATA\r\n")
+        return b"".join(head)
+
+    async def stream(self, envelopes: Sequence[Envelope], take, results: list) -> None:
+        """Send envelopes taken one by one from `take()` with one round trip each (RFC 2920): the next
+        envelope's MAIL/RCPT/DATA travel in the same write as this one's content. On a lost connection
+        the envelopes whose answer is unknown get a 451 and SMTPError is raised."""
+        current = take()
+        if current is None:
+            return
+        following = None
+        self.writer.write(self._commands(envelopes[current]))
+        try:
+            while current is not None:
+                envelope = envelopes[current]
+                async with asyncio.timeout(self.timeout):
+                    mail = await self._reply(False)
+                    rcpts = [await self._reply(False) for _ in envelope.recipients]
+                    data = await self._reply(False)
+                    result = Result({r: reply for r, reply in zip(envelope.recipients, rcpts, strict=True)})
+                    accepted = [r for r, reply in zip(envelope.recipients, rcpts, strict=True) if 200 <= reply[0] < 300]
+                    if mail[0] >= 400:
+                        result = Result({r: mail for r in envelope.recipients})
+                        accepted = []
+                    following = take()
+                    after = self._commands(envelopes[following]) if following is not None else b""
+                    if data[0] == 354:
+                        # Content (or an empty end when no recipient was accepted) plus the next envelope.
+                        self.writer.write((_dot_stuff(envelope.data) if accepted else b".\r\n") + after)
+                        final = await self._reply(False)
+                    else:
+                        self.writer.write(after)
+                        final = data
+                    for r in accepted:
+                        result.replies[r] = final
+                results[current] = result
+                current, following = following, None
+        except (SMTPError, TimeoutError, OSError) as exc:
+            for index in (current, following):
+                if index is not None and results[index] is None:
+                    results[index] = Result(
+                        {r: (451, f"4.4.2 {exc or 'timeout'}") for r in envelopes[index].recipients}
+                    )
+            raise SMTPError(str(exc) or "timeout") from exc
 
     async def send(self, envelope: Envelope) -> Result:
         utf8 = not envelope.mail_from.isascii() or not all(r.isascii() for r in envelope.recipients)
@@ -214,6 +284,17 @@ class Pool:
                             return
                         await asyncio.sleep(0.1 * attempts)
                         continue
+                if not queue:  # the others took the rest while this one connected
+                    break
+                if "PIPELINING" in connection.extensions and not self.per_domain and not connection.relay.rate:
+                    try:
+                        await connection.stream(envelopes, lambda: queue.pop() if queue else None, results)
+                    except SMTPError:
+                        # Lost with its connection: the relay may or may not have the copies in flight (the
+                        # window of docs/architecture.md); they are retried, never recorded as sent.
+                        await connection.close()
+                        connection = None
+                    continue
                 index = queue.pop()
                 envelope = envelopes[index]
                 await self._pace(connection.relay)
@@ -221,8 +302,6 @@ class Pool:
                     async with self._domain_slot(envelope):
                         results[index] = await connection.send(envelope)
                 except SMTPError as exc:
-                    # Lost with its connection: the relay may or may not have it (the window of
-                    # docs/architecture.md); it is retried, never recorded as sent.
                     results[index] = Result({r: (451, f"4.4.2 {exc}") for r in envelope.recipients})
                     await connection.close()
                     connection = None
@@ -297,9 +376,14 @@ class PooledTransport:
         return self.pool.unreachable
 
     def send_many(self, envelopes: Sequence[Envelope]) -> list[Result]:
+        return self.submit(envelopes)()
+
+    def submit(self, envelopes: Sequence[Envelope]):
+        """Start sending in the pool's thread; returns a function that waits for the results."""
         if not envelopes:
-            return []
-        return asyncio.run_coroutine_threadsafe(self.pool.send_all(envelopes), self.loop).result()
+            return list
+        future = asyncio.run_coroutine_threadsafe(self.pool.send_all(envelopes), self.loop)
+        return future.result
 
     def close(self) -> None:
         if self.loop.is_running():

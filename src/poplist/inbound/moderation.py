@@ -23,7 +23,7 @@ from poplist.inbound import dmarc
 from poplist.inbound.accept import accept_post
 from poplist.inbound.chain import Verdict
 from poplist.inbound.models import HeldMessage, InboundMessage, SenderFilter
-from poplist.inbound.post import Post, parse
+from poplist.inbound.post import Post
 from poplist.lists.models import MailingList, Member
 
 State = HeldMessage.State
@@ -136,11 +136,9 @@ def _close(held: HeldMessage, state: str, *, actor: str, reason: str = "") -> No
 
 
 def _post_of(held: HeldMessage) -> Post:
-    from poplist.inbound.receive import Incoming, build_post
+    from poplist.inbound.receive import build_post, make_incoming
 
-    raw = bytes(held.inbound.raw)
-    message, problem = parse(raw)
-    return build_post(held.mailing_list, Incoming(held.inbound.mail_from, raw, message, problem))
+    return build_post(held.mailing_list, make_incoming(held.inbound.mail_from, bytes(held.inbound.raw)))
 
 
 # --- Deciding ------------------------------------------------------------------------------------
@@ -159,9 +157,8 @@ def approve(held: HeldMessage, *, actor: str) -> HeldMessage:
             strict = dmarc.is_strict(addresses.domain_of(post.from_address))
         from poplist.inbound.receive import message_id_of
 
-        accept_post(
-            post, held.inbound.message_id or message_id_of(post.message, post.raw, mailing_list), author_strict=strict
-        )
+        message_id = held.inbound.message_id or message_id_of(post.header("Message-ID"), post.raw, mailing_list)
+        accept_post(post, message_id, author_strict=strict)
         _close(held, State.APPROVED, actor=actor)
     return held
 

@@ -143,7 +143,7 @@ def _wrapped(post: Post, message_id: str) -> Prepared:
     outer["Message-ID"] = message_id
     outer["Reply-To"] = ml.address if ml.reply_to_list else post.header("From")
     outer["X-Original-From"] = post.header("From")
-    outer.set_content(parse_message(crlf(post.raw)), disposition="inline")
+    outer.add_attachment(parse_message(crlf(post.raw)), disposition="inline")  # multipart/mixed around it
     if ml.footer:
         add_footer(outer, ml.footer)
     return Prepared(outer.as_bytes(policy=SERIALIZE), outer)
@@ -168,7 +168,7 @@ def add_footer(message: EmailMessage, footer: str) -> None:
         except Exception:
             text = None
         if text is not None:
-            new = text.rstrip("\n") + "\n\n-- \n" + footer
+            new = text.replace("\r\n", "\n").rstrip("\n") + "\n\n-- \n" + footer
             params = {k: v for k, v in message.get_params() or [] if k.lower() in {"format", "delsp"}}
             message.set_content(new, charset="utf-8", cte=_cte(new), params=params)
             return

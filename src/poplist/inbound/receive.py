@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from poplist.core.mime import header_text
 from poplist.inbound import chain, replies
 from poplist.inbound.accept import accept_post
 from poplist.inbound.models import HeaderFilter, InboundMessage, SenderFilter
-from poplist.inbound.post import Post, author_of
+from poplist.inbound.post import Post, author_of, parse
 from poplist.inbound.routing import Route
 from poplist.lists.models import MailingList, Member
 
@@ -41,25 +42,85 @@ class Incoming:
     message: EmailMessage | None
     parse_problem: str = ""
     author_strict: bool = False  # the author's domain publishes a strict DMARC policy
+    from_name: str = ""
+    from_address: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # decoded headers, each parsed once
+
+    def header(self, name: str) -> str:
+        key = name.lower()
+        if key not in self.headers:
+            self.headers[key] = header_text(self.message, name) if self.message is not None else ""
+        return self.headers[key]
 
 
-def message_id_of(message: EmailMessage | None, raw: bytes, mailing_list: MailingList) -> str:
-    found = message_ids(header_text(message, "Message-ID")) if message is not None else []
+def make_incoming(mail_from: str, raw: bytes) -> Incoming:
+    message, problem = parse(raw)
+    name, author = author_of(message)
+    return Incoming(mail_from, raw, message, problem, from_name=name, from_address=author)
+
+
+def message_id_of(message_id_header: str, raw: bytes, mailing_list: MailingList) -> str:
+    found = message_ids(message_id_header)
     if found and len(found[0]) <= 900:
         return found[0]
     # No usable Message-ID: one derived from the bytes, so a second delivery of them is still a duplicate.
     return f"<{hashlib.sha1(raw).hexdigest()}@{mailing_list.domain.name}>"
 
 
+class BatchCache:
+    """What every post of one writer batch (one transaction) shares: the list row and its filters.
+
+    Valid only inside that transaction; a burst of posts to one list reads them once, not per post.
+    """
+
+    def __init__(self) -> None:
+        self.lists: dict[int, MailingList] = {}
+        self.filters: dict[int, tuple[list, list]] = {}
+
+
+_local = threading.local()  # the writer thread's open batch; other threads never see it
+
+
+def begin_batch() -> None:
+    _local.batch = BatchCache()
+
+
+def end_batch() -> None:
+    _local.batch = None
+
+
+def _list(list_id: int) -> MailingList:
+    _batch = getattr(_local, "batch", None)
+    if _batch is not None and list_id in _batch.lists:
+        return _batch.lists[list_id]
+    mailing_list = MailingList.objects.select_related("domain", "tenant").get(pk=list_id)
+    if _batch is not None:
+        _batch.lists[list_id] = mailing_list
+    return mailing_list
+
+
+def _filters(mailing_list: MailingList) -> tuple[list, list]:
+    _batch = getattr(_local, "batch", None)
+    if _batch is not None and mailing_list.pk in _batch.filters:
+        return _batch.filters[mailing_list.pk]
+    found = (
+        list(SenderFilter.objects.filter(mailing_list=mailing_list).values_list("kind", "pattern")),
+        list(HeaderFilter.objects.filter(mailing_list=mailing_list)),
+    )
+    if _batch is not None:
+        _batch.filters[mailing_list.pk] = found
+    return found
+
+
 def receive(route: Route, incoming: Incoming) -> str:
-    mailing_list = MailingList.objects.select_related("domain", "tenant").get(pk=route.list_id)
+    mailing_list = _list(route.list_id)
     if route.route == InboundMessage.Route.POST:
         return _receive_post(mailing_list, route, incoming)
     return _receive_other(mailing_list, route, incoming)
 
 
 def build_post(mailing_list: MailingList, incoming: Incoming) -> Post:
-    name, author = author_of(incoming.message)
+    name, author = incoming.from_name, incoming.from_address
     post = Post(
         mailing_list=mailing_list,
         raw=incoming.raw,
@@ -68,19 +129,20 @@ def build_post(mailing_list: MailingList, incoming: Incoming) -> Post:
         from_address=author,
         from_name=name,
         parse_problem=incoming.parse_problem,
+        _headers=incoming.headers,
     )
     if author:
         rows = Member.objects.filter(mailing_list=mailing_list, email=author).values_list("role", "moderated")
         post.roles = frozenset(role for role, _m in rows)
         post.moderated = any(moderated for role, moderated in rows if role == Member.Role.MEMBER)
-    filters = list(SenderFilter.objects.filter(mailing_list=mailing_list).values_list("kind", "pattern"))
-    for kind, pattern in filters:
+    sender_filters, header_filters = _filters(mailing_list)
+    for kind, pattern in sender_filters:
         if author and _matches(pattern, author):
             if kind == SenderFilter.Kind.BAN:
                 post.banned = post.banned or pattern
             else:
                 post.accepted = True
-    post.header_filters = list(HeaderFilter.objects.filter(mailing_list=mailing_list))
+    post.header_filters = header_filters
     return post
 
 
@@ -96,8 +158,7 @@ def _matches(pattern: str, address: str) -> bool:
 
 
 def _store(mailing_list, route, incoming, *, decision, message_id="", dedup_key=None, verdict=None, reason=""):
-    message = incoming.message
-    _name, author = author_of(message)
+    author = incoming.from_address
     return InboundMessage.objects.create(
         mailing_list=mailing_list,
         route=route.route,
@@ -107,7 +168,7 @@ def _store(mailing_list, route, incoming, *, decision, message_id="", dedup_key=
         size=len(incoming.raw),
         message_id=message_id[:998],
         dedup_key=dedup_key,
-        subject=" ".join(header_text(message, "Subject").split())[:500] if message is not None else "",
+        subject=" ".join(incoming.header("Subject").split())[:500],
         sender=(author or incoming.mail_from)[:254],
         received_at=timezone.now(),
         decision=decision,
@@ -129,7 +190,7 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
 
     post = build_post(mailing_list, incoming)
     verdict = chain.decide(post)
-    message_id = message_id_of(incoming.message, incoming.raw, mailing_list)
+    message_id = message_id_of(incoming.header("Message-ID"), incoming.raw, mailing_list)
     dedup = hashlib.sha1(message_id.encode("utf-8", "surrogateescape")).hexdigest()
     with transaction.atomic():
         try:
@@ -165,9 +226,8 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
 
 def _sender(incoming: Incoming) -> str:
     """Who sent a command: the From address, else the envelope sender ("" when neither is usable)."""
-    _name, author = author_of(incoming.message)
-    if author:
-        return author
+    if incoming.from_address:
+        return incoming.from_address
     try:
         return addresses.normalize(incoming.mail_from) if incoming.mail_from else ""
     except InvalidInput:

@@ -28,6 +28,7 @@ class Route:
     route: str
     token: str = ""
     recipient: str = ""  # as the envelope wrote it
+    needs_dmarc: bool = False  # a post to a list that rewrites From only for strict DMARC domains
 
 
 def candidates(address: str) -> list[tuple[str, str, str]] | None:
@@ -62,8 +63,13 @@ def resolve(address: str) -> Route | None:
     readings = candidates(address)
     if not readings:
         return None
-    lists = dict(MailingList.objects.filter(address__in=[r[0] for r in readings]).values_list("address", "id"))
+    rows = MailingList.objects.filter(address__in=[r[0] for r in readings]).values_list(
+        "address", "id", "dmarc_mitigation"
+    )
+    lists = {row[0]: row[1:] for row in rows}
     for list_address, route, token in readings:
         if list_address in lists:
-            return Route(lists[list_address], list_address, route, token, address.strip().strip("<>"))
+            list_id, dmarc_mode = lists[list_address]
+            needs_dmarc = route == "post" and dmarc_mode == MailingList.Dmarc.WHEN_STRICT
+            return Route(list_id, list_address, route, token, address.strip().strip("<>"), needs_dmarc)
     return None

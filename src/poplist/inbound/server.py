@@ -23,8 +23,7 @@ from django.db import close_old_connections, connections
 from poplist.core import addresses
 from poplist.core.errors import InvalidInput
 from poplist.inbound import dmarc, replies
-from poplist.inbound.post import author_of, parse
-from poplist.inbound.receive import Incoming, receive, store_failure
+from poplist.inbound.receive import Incoming, make_incoming, receive, store_failure
 from poplist.inbound.routing import Route, resolve
 from poplist.inbound.writer import Writer
 
@@ -59,6 +58,7 @@ class Handler:
         self.reader = reader  # one thread for lookups: its database connection is closed at shutdown
         self.lmtp = lmtp
         self._routes = routes
+        self._recycled = [time.monotonic()]
 
     def _resolve(self, address: str) -> Route | None:
         # A short cache: a burst of posts to one list looks it up once; a new list is seen within seconds.
@@ -66,7 +66,9 @@ class Handler:
         cached = self._routes.get(address)
         if cached and cached[0] > now:
             return cached[1]
-        close_old_connections()
+        if now - self._recycled[0] > 30:  # not per call: it closes a SQLite connection every time
+            close_old_connections()
+            self._recycled[0] = now
         route = resolve(address)
         if len(self._routes) > 10_000:
             self._routes.clear()
@@ -96,7 +98,7 @@ class Handler:
         mail_from = envelope.mail_from or ""
         if mail_from == "<>":
             mail_from = ""
-        incoming = await asyncio.to_thread(_incoming, mail_from, raw, any(r.route == "post" for r in routes))
+        incoming = await asyncio.to_thread(_incoming, mail_from, raw, any(r.needs_dmarc for r in routes))
         futures = [
             self.writer.submit(
                 functools.partial(receive, route, incoming), functools.partial(store_failure, route, incoming)
@@ -115,17 +117,14 @@ class Handler:
         return max(answers, key=lambda a: a[0])
 
 
-def _incoming(mail_from: str, raw: bytes, is_post: bool) -> Incoming:
-    message, problem = parse(raw)
-    strict = False
-    if is_post and message is not None:
-        _name, author = author_of(message)
-        if author:
-            try:
-                strict = dmarc.is_strict(addresses.domain_of(author))
-            except (InvalidInput, UnicodeError):
-                strict = False
-    return Incoming(mail_from, raw, message, problem, strict)
+def _incoming(mail_from: str, raw: bytes, needs_dmarc: bool) -> Incoming:
+    incoming = make_incoming(mail_from, raw)
+    if needs_dmarc and incoming.from_address:
+        try:
+            incoming.author_strict = dmarc.is_strict(addresses.domain_of(incoming.from_address))
+        except (InvalidInput, UnicodeError):
+            incoming.author_strict = False
+    return incoming
 
 
 @dataclass

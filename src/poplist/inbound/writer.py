@@ -12,12 +12,16 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection, transaction
 
+from poplist.inbound.receive import begin_batch, end_batch
+
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
+RECYCLE_SECONDS = 30.0  # close_old_connections closes a SQLite connection every call: not per batch
 
 
 class Writer:
@@ -54,21 +58,27 @@ class Writer:
         return batch
 
     def _run(self) -> None:
+        recycled = time.monotonic()
         while True:
             batch = self._take()
             if batch is None:
                 connection.close()
                 return
-            close_old_connections()
+            if time.monotonic() - recycled > RECYCLE_SECONDS:
+                close_old_connections()
+                recycled = time.monotonic()
             results: list = []
             try:
                 with transaction.atomic():
+                    begin_batch()
                     for job, fallback, _future in batch:
                         results.append(self._one(job, fallback))
             except Exception as exc:  # the COMMIT itself failed: nothing of the batch is stored
                 log.exception("inbound batch of %d failed to commit", len(batch))
                 connection.close()
                 results = [exc] * len(batch)
+            finally:
+                end_batch()
             for (_job, _fallback, future), result in zip(batch, results, strict=True):
                 if isinstance(result, BaseException):
                     future.set_exception(result)

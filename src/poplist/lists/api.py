@@ -320,3 +320,9 @@ def remove_member(request, address: str, email: str, role: Role = "member", good
     if change.result != "removed":
         raise NotFound(_("%(email)s is not a member of %(list)s."), email=email, list=mailing_list.address)
     return 204, None
+
+
+# Imports (upload a CSV, poll the job) live in their own module, under the same /lists prefix.
+from poplist.lists.api_imports import router as _imports_router  # noqa: E402
+
+router.add_router("", _imports_router)

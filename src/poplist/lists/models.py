@@ -320,3 +320,37 @@ class ImportRun(models.Model):
     rejected = models.PositiveBigIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class ImportJob(models.Model):
+    """A members import handed over by the API (or a page): stored first, run in the background, polled.
+
+    The file is kept in the database until the job ends (one source of truth: a web process that
+    dies after answering 202 loses nothing; a worker picks the job up), then dropped; the
+    ImportRun it produced keeps the file's sha256.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="import_jobs")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    source = models.CharField(max_length=500)
+    mode = models.CharField(max_length=16, default="direct")
+    encoding = models.CharField(max_length=32, default="utf-8")
+    actor = models.CharField(max_length=254, blank=True)
+    data = models.BinaryField(default=b"")
+    size = models.PositiveBigIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rejections = models.JSONField(default=list, blank=True)  # the first KEPT_REJECTIONS: line, text, reason
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "id"], name="import_job_queue")]

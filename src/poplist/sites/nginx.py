@@ -69,7 +69,7 @@ def _site_block(site: Site, hostnames: list[str], listen: str, maps: list[str]) 
     root = cache.materialise(site.live_deploy)
     redirects, header_rules = _rule_files(root)
     names = " ".join(hostnames)
-    lines = [f"server {{  # site {site.name}, deploy {site.live_deploy.number}"]
+    lines = [f"server {{  # site {site.name}"]  # no deploy number: a rollback needs no reload
     lines += [f"    listen {listen};", f"    server_name {names};", f"    root {cache.live_link(site.name)};"]
     lines += [
         "    index index.html;",
@@ -116,10 +116,16 @@ def _proxy_block(hostnames: list[str], listen: str, comment: str) -> list[str]:
     ]
 
 
+def options_of(text: str) -> dict[str, str]:
+    """The --upstream and --listen a file was written with (the worker rewrites it with the same)."""
+    found = re.search(r"--upstream (\S+) --listen (\S+)`", text.split("\n", 1)[0])
+    return {"upstream": found.group(1), "listen": found.group(2)} if found else {}
+
+
 def render_config(upstream: str = "127.0.0.1:8000", listen: str = "80") -> str:
     """The whole configuration, for nginx's http{} context (e.g. /etc/nginx/conf.d/poplist-sites.conf)."""
     head = [
-        "# Written by `poplist sites nginx-config`; regenerate it rather than editing it.",
+        f"# Written by `poplist sites nginx-config --upstream {upstream} --listen {listen}`; regenerate, do not edit.",
         f"upstream poplist {{ server {upstream}; keepalive 32; }}",
         "proxy_http_version 1.1;",
         'proxy_set_header Connection "";',

@@ -59,7 +59,7 @@ def clean_path(raw: str | bytes) -> str:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise BadPath(_("The file name %(name)r is not UTF-8."), name=raw) from None
+            raise BadPath(_("The file name %(name)s is not UTF-8."), name=raw.decode("utf-8", "replace")) from None
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:  # surrogate escapes: bytes that were not UTF-8 on disk or in a tar

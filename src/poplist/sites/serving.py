@@ -25,7 +25,7 @@ from poplist.sites.paths import CONTROL_FILES, content_type
 
 MAX_HOSTS = 50_000
 MAX_FILES = 20_000
-MAX_BODY = 256 * 1024  # bodies up to this size are kept in memory…
+MAX_BODY = 2 * 1024**2  # bodies up to this size are kept in memory…
 MAX_BODIES = 64 * 1024**2  # …up to this much in all
 POLL = 1.0
 METHODS = ("GET", "HEAD")
@@ -230,10 +230,15 @@ class SiteServer:
 
     @staticmethod
     def _variants(full: str, info: os.stat_result, ctype: str) -> tuple[File, ...]:
+        """The file and its precompressed variants, found beside the blob the deploy's link points to."""
         variants = [File(full, info, ctype, "")]
+        try:
+            blob = os.readlink(full)
+        except OSError:
+            return tuple(variants)
         for suffix, encoding in ((".br", "br"), (".gz", "gzip")):
             with contextlib.suppress(FileNotFoundError):
-                variants.append(File(full + suffix, os.stat(full + suffix), ctype, encoding))
+                variants.append(File(blob + suffix, os.stat(blob + suffix), ctype, encoding))
         return tuple(variants)
 
     # --- responses -------------------------------------------------------------------------------
@@ -279,11 +284,9 @@ class SiteServer:
                 headers.append(("Content-Range", f"bytes {start}-{end - 1}/{chosen.size}"))
                 status = 206
         headers.append(("Content-Length", str(end - start)))
+        body = b"" if environ["REQUEST_METHOD"] == "HEAD" else self.body(chosen)  # may raise: before start_response
         start_response(_STATUS[status], headers)
-        if environ["REQUEST_METHOD"] == "HEAD":
-            return [b""]
-        body = self.body(chosen)
-        return [body if (start, end) == (0, chosen.size) else body[start:end]]
+        return [body if not body or (start, end) == (0, chosen.size) else body[start:end]]
 
     def body(self, file: File) -> bytes:
         if file.body is not None:

@@ -87,3 +87,42 @@ def drain(transport, prepared=None, rounds: int = 10_000) -> int:
             return total
         total += done
     raise AssertionError("the engine never ran out of work")
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a `poplist` child process that must see the test database."""
+    import os
+
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{settings['NAME']}"
+    else:
+        url = f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    return {**os.environ, "POPLIST_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "poplist.settings", **extra}
+
+
+@pytest.fixture
+def start_worker():
+    """start_worker(**env) -> a `poplist worker` child process; every one left is killed after the test."""
+    import subprocess
+    import sys
+
+    started = []
+
+    def start(**env: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "poplist", "worker"],
+            env=child_env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

@@ -117,6 +117,8 @@ def chromium():
         if in_ci:
             pytest.fail("playwright is not installed: the browser tests did NOT run")
         pytest.skip("playwright is not installed: the browser tests did NOT run")
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are still synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from poplist.core.errors import InvalidInput, NotFound, PoplistError
 from poplist.lists import services, subscriptions
+from poplist.lists.models import MailingList
 from poplist.web import charts, queries
 from poplist.web.forms import NewListForm, SettingsForm
 
@@ -27,9 +28,13 @@ def list_of(request: HttpRequest, address: str):
     return services.get_list(address, tenant=tenant_of(request))
 
 
-def _charts(lists) -> list[tuple[str, str]]:
+def _charts(lists, member_count: int) -> list[tuple[str, str]]:
+    """`lists`: a MailingList queryset (the tenant's or one list), read by the database as a subquery."""
     found = [
-        (_("Subscribers"), charts.line_chart(queries.subscribers_series(lists), _("Subscribers over time"))),
+        (
+            _("Subscribers"),
+            charts.line_chart(queries.subscribers_series(lists, member_count), _("Subscribers over time")),
+        ),
         (_("Posts per day"), charts.bar_chart(queries.posts_series(lists), _("Posts per day"))),
         (_("Deliveries per day"), charts.bar_chart(queries.deliveries_series(lists), _("Deliveries per day"))),
     ]
@@ -55,14 +60,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         }
         for m in lists
     ]
+    total = services.tenant_member_count(tenant)
     context = {
         "tenant": tenant,
         "rows": rows,
         "extra_labels": [label for label, _stats in extra],
         "more": page.next_after,
-        "total_members": services.tenant_member_count(tenant),
+        "total_members": total,
         "list_count": tenant.lists.count(),
-        "charts": _charts(lists),
+        "charts": _charts(MailingList.objects.filter(tenant=tenant).values("pk"), total),
     }
     return render(request, "web/dashboard.html", context)
 
@@ -142,7 +148,7 @@ def list_console(request: HttpRequest, address: str) -> HttpResponse:
     lists = [mailing_list]
     context = {
         "list": mailing_list,
-        "charts": _charts(lists),
+        "charts": _charts(MailingList.objects.filter(pk=mailing_list.pk).values("pk"), mailing_list.member_count),
         "posts": queries.posts_per_list(lists).get(mailing_list.pk, 0),
         "pending": queries.pending_per_list(lists).get(mailing_list.pk, 0),
         "owners": services_roles(mailing_list),

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -69,6 +70,8 @@ def members_page(request: HttpRequest, address: str) -> HttpResponse:
         "modes": Member.DeliveryMode.choices,
         "statuses": Member.Status.choices,
         "query_string": _query_string(filters),
+        # One reverse() for the page, not one per row: rows are the page's cost at 50 per page.
+        "member_prefix": reverse("web:members", args=[mailing_list.address]),
     }
     template = "web/members_rows.html" if request.headers.get("X-Requested-With") == "fetch" else "web/members.html"
     return render(request, template, context, status=400 if add_form.errors else 200)

@@ -112,12 +112,12 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
 
     GET shows a page whose button posts, with a CSRF token, to unsubscribe_confirm.
     """
-    member = subscriptions.member_for_unsubscribe_token(token)
-    if request.method == "POST":
+    if request.method == "POST":  # the hot path: one lookup, one write transaction
         if request.POST.get("List-Unsubscribe") != "One-Click":
             raise InvalidInput(_("This address only accepts one-click unsubscription requests."))
         subscriptions.unsubscribe_by_token(token, origin=_origin(request, via="one-click"))
         return HttpResponse("unsubscribed\n", content_type="text/plain")
+    member = subscriptions.member_for_unsubscribe_token(token)
     mailing_list = member.mailing_list if member else None
     with _in_language(request, mailing_list):
         return render(request, "web/unsubscribe.html", {"member": member, "list": mailing_list, "token": token})

@@ -136,13 +136,15 @@ def _daily(rows, key: str = "day") -> dict[date, int]:
     return {row[key]: row["n"] for row in rows if row[key] is not None}
 
 
-def subscribers_series(lists: list[MailingList], days: int = CHART_DAYS) -> list[tuple[date, int]]:
-    """Members at the end of each day, walked back from today's count through joins and departures."""
+def subscribers_series(lists, count: int, days: int = CHART_DAYS) -> list[tuple[date, int]]:
+    """Members at the end of each day, walked back from today's `count` through joins and departures.
+
+    `lists` is a MailingList queryset (a tenant's, or one list): read as a subquery, never as ids in Python.
+    """
     today = timezone.now().date()
     since = today - timedelta(days=days - 1)
-    ids = [m.pk for m in lists]
     events = (
-        MemberEvent.objects.filter(mailing_list_id__in=ids, created_at__gte=_start(since))
+        MemberEvent.objects.filter(mailing_list__in=lists, created_at__gte=_start(since))
         .filter(action__in=["subscribed", "unsubscribed", "removed"])
         .annotate(day=TruncDate("created_at"))
         .values("day", "action")
@@ -152,14 +154,13 @@ def subscribers_series(lists: list[MailingList], days: int = CHART_DAYS) -> list
     for row in events:
         change[row["day"]] = change.get(row["day"], 0) + (row["n"] if row["action"] == "subscribed" else -row["n"])
     imports = (
-        ImportRun.objects.filter(mailing_list_id__in=ids, finished_at__gte=_start(since))
+        ImportRun.objects.filter(mailing_list__in=lists, finished_at__gte=_start(since))
         .annotate(day=TruncDate("finished_at"))
         .values("day")
         .annotate(n=Count("id"), added=Sum("added"))
     )
     for row in imports:
         change[row["day"]] = change.get(row["day"], 0) + (row["added"] or 0)
-    count = sum(m.member_count for m in lists)
     series = []
     for day in reversed(_days(since, today)):
         series.append((day, max(count, 0)))
@@ -167,13 +168,13 @@ def subscribers_series(lists: list[MailingList], days: int = CHART_DAYS) -> list
     return list(reversed(series))
 
 
-def posts_series(lists: list[MailingList], days: int = CHART_DAYS) -> list[tuple[date, int]]:
+def posts_series(lists, days: int = CHART_DAYS) -> list[tuple[date, int]]:
     from poplist.archive.models import ArchivedMessage
 
     today = timezone.now().date()
     since = today - timedelta(days=days - 1)
     rows = (
-        ArchivedMessage.objects.filter(mailing_list_id__in=[m.pk for m in lists], date__gte=_start(since))
+        ArchivedMessage.objects.filter(mailing_list__in=lists, date__gte=_start(since))
         .annotate(day=TruncDate("date"))
         .values("day")
         .annotate(n=Count("id"))
@@ -182,14 +183,14 @@ def posts_series(lists: list[MailingList], days: int = CHART_DAYS) -> list[tuple
     return [(day, counts.get(day, 0)) for day in _days(since, today)]
 
 
-def deliveries_series(lists: list[MailingList], days: int = CHART_DAYS) -> list[tuple[date, int]]:
+def deliveries_series(lists, days: int = CHART_DAYS) -> list[tuple[date, int]]:
     """Delivery jobs started per day (one per post sent to the list)."""
     from poplist.delivery.models import DeliveryJob
 
     today = timezone.now().date()
     since = today - timedelta(days=days - 1)
     rows = (
-        DeliveryJob.objects.filter(mailing_list_id__in=[m.pk for m in lists], created_at__gte=_start(since))
+        DeliveryJob.objects.filter(mailing_list__in=lists, created_at__gte=_start(since))
         .annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(n=Count("id"))
@@ -198,8 +199,8 @@ def deliveries_series(lists: list[MailingList], days: int = CHART_DAYS) -> list[
     return [(day, counts.get(day, 0)) for day in _days(since, today)]
 
 
-def domain_series(lists: list[MailingList], days: int = CHART_DAYS) -> list[tuple[str, list[tuple[date, int]]]]:
-    """Series other domains offer for the dashboard: `DASHBOARD_SERIES = [(label, fn(lists, since) -> {date: n})]`."""
+def domain_series(lists, days: int = CHART_DAYS) -> list[tuple[str, list[tuple[date, int]]]]:
+    """Series other domains offer: `DASHBOARD_SERIES = [(label, fn(lists queryset, since date) -> {date: n})]`."""
     today = timezone.now().date()
     since = today - timedelta(days=days - 1)
     found = []

@@ -6,7 +6,6 @@ import re
 
 from django.utils.translation import gettext as _
 
-from poplist.core.mime import part_text
 from poplist.inbound.post import Post
 from poplist.inbound.rules import Hit
 
@@ -31,13 +30,7 @@ def check(post: Post) -> Hit | None:
 
 
 def _body_lines(post: Post) -> list[str]:
-    try:
-        part = post.message.get_body(("plain",))
-    except Exception:
-        return []
-    if part is None:
-        return []
-    text = part_text(part)[:4000]
+    text = post.body()[0][:4000]
     lines = []
     for line in text.splitlines():
         if line.strip() in {"--", "-- "}:

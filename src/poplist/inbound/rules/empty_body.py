@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from poplist.core.mime import plain_text_of
 from poplist.inbound.post import Post
 from poplist.inbound.rules import Hit
 
@@ -14,10 +13,7 @@ NAME = "empty_body"
 def check(post: Post) -> Hit | None:
     if post.message is None:
         return None
-    try:
-        text, attachments = plain_text_of(post.message, limit=1000)
-    except Exception:
-        return None
+    text, attachments = post.body()
     if not text.strip() and not attachments:
         return Hit(_("The message is empty."))
     return None

@@ -15,7 +15,7 @@ def check(post: Post) -> Hit | None:
     if post.message is None:
         return None
     address = post.mailing_list.address.lower()
-    been_there = [v.strip().lower() for v in post.message.get_all("X-BeenThere", []) if isinstance(v, str)]
+    been_there = [v.strip().lower() for v in post.raw_values("X-BeenThere")]
     if address in been_there or list_id(post.mailing_list).lower() in post.header("List-Id").lower():
         return Hit(_("The message has already been through this list (a mail loop)."))
     return None

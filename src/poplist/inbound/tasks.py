@@ -1,0 +1,11 @@
+"""The inbound package's scheduled work in `poplist worker`."""
+
+from __future__ import annotations
+
+from poplist.runtime.worker import Task
+
+
+def worker_tasks() -> list[Task]:
+    from poplist.inbound.moderation import expire_held
+
+    return [Task("expire held messages", expire_held, every=300)]

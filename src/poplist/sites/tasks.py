@@ -1,0 +1,62 @@
+"""The sites package's work in `poplist worker`: keep this machine's disk cache and nginx file current."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+
+from poplist.runtime.worker import Task
+
+log = logging.getLogger(__name__)
+
+
+class CacheKeeper:
+    """When the Generation row moves (a deploy, a rollback, a hostname, a suspension, on any machine):
+    materialise live deploys here, move the live links, and rewrite the nginx file if one is configured."""
+
+    def __init__(self) -> None:
+        self.seen: int | None = None
+
+    def __call__(self) -> int:
+        from poplist import config
+        from poplist.sites.cache import sync_all
+        from poplist.sites.models import Generation
+
+        value = Generation.objects.values_list("value", flat=True).first() or 0
+        if value == self.seen:
+            return 0
+        changed = sync_all()
+        target = config.get("sites_nginx_config")
+        if target:
+            changed += write_nginx_config(target, config.get("sites_nginx_reload"))
+        self.seen = value
+        return changed
+
+
+def write_nginx_config(target: str, reload_command: str) -> int:
+    """Rewrite `target` when the configuration changed, then reload nginx; 1 when it did."""
+    from poplist.sites.nginx import options_of, render_config
+
+    try:
+        with open(target) as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        current = ""
+    text = render_config(**options_of(current))
+    if text == current:
+        return 0
+    tmp = f"{target}.tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, target)
+    if reload_command:
+        done = subprocess.run(shlex.split(reload_command), capture_output=True, text=True, timeout=60)
+        if done.returncode:
+            log.error("%s failed: %s", reload_command, done.stderr.strip())
+    return 1
+
+
+def worker_tasks() -> list[Task]:
+    return [Task("sites cache and nginx file", CacheKeeper(), every=2)]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from poplist.sites import views
+
+app_name = "sites"
+
+urlpatterns = [
+    path("console/sites/", views.site_list, name="site_list"),
+    path("console/sites/<str:name>/", views.site_page, name="site"),
+    path("console/sites/<str:name>/deploy/", views.upload, name="upload"),
+    path("console/sites/<str:name>/rollback/<int:number>/", views.rollback, name="rollback"),
+]

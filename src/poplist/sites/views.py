@@ -1,0 +1,61 @@
+"""The owners' pages for their sites: the list, one site's history, upload a zip, roll back in one click."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from poplist.core.errors import NotFound, PoplistError
+from poplist.sites import queries, services
+
+TENANT_TABS = [(gettext_lazy("Sites"), "sites:site_list")]
+
+
+def _tenant(request: HttpRequest):
+    if request.user.tenant_id is None:
+        raise NotFound(gettext_lazy("This console is for the owners of a tenant."))
+    return request.user.tenant
+
+
+@login_required
+def site_list(request: HttpRequest) -> HttpResponse:
+    tenant = _tenant(request)
+    return render(request, "sites/site_list.html", {"tenant": tenant, "sites": queries.sites_of(tenant)})
+
+
+@login_required
+def site_page(request: HttpRequest, name: str) -> HttpResponse:
+    site = services.get_site(name, _tenant(request))
+    context = {"site": queries.site_summary(site), "deploys": queries.deploys_of(site)}
+    return render(request, "sites/site.html", context)
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, name: str) -> HttpResponse:
+    site = services.get_site(name, _tenant(request))
+    archive = request.FILES.get("archive")
+    if archive is None:
+        messages.error(request, _("Choose a .zip or .tar.gz file to publish."))
+        return redirect("sites:site", name=site.name)
+    try:
+        deploy = services.deploy_upload(site, archive, via="web", actor=request.user.email, name=archive.name)
+    except PoplistError as exc:
+        messages.error(request, _("Nothing changed: %(reason)s") % {"reason": exc})
+    else:
+        messages.success(request, _("Deploy %(number)s is live.") % {"number": deploy.number})
+    return redirect("sites:site", name=site.name)
+
+
+@login_required
+@require_POST
+def rollback(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    site = services.get_site(name, _tenant(request))
+    deploy = services.rollback(site, number)
+    messages.success(request, _("Deploy %(number)s is live again.") % {"number": deploy.number})
+    return redirect("sites:site", name=site.name)
