@@ -13,8 +13,12 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def api(client, tenant, sites_cache):
+def api(client, tenant, sites_cache, monkeypatch):
     from poplist.accounts.services import create_api_token
+    from poplist.api import ratelimit
+
+    # Rate limiting is not under test here (and buckets outlive tests whose token ids repeat).
+    monkeypatch.setattr(ratelimit.TokenBucket, "take", lambda self, key: 0)
 
     _token, secret = create_api_token(tenant, name="ci")
 
