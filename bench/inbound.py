@@ -91,7 +91,7 @@ def baseline_server(port: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_raw (id integer PRIMARY KEY, rcpt text, raw bytea)"
+            "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, rcpt text, raw bytea)"
             if connection.vendor == "postgresql"
             else "CREATE TABLE IF NOT EXISTS bench_raw (id integer PRIMARY KEY, rcpt text, raw blob)"
         )

@@ -37,6 +37,15 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"WARNING: PostgreSQL is unreachable ({exc}); the PostgreSQL pass was skipped.", returncode=0)
 
 
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A page or command that switches to French must not leave the next test in French."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 # --- Data ------------------------------------------------------------------------------------------
 
 

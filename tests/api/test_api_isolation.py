@@ -38,6 +38,9 @@ def acme_world(mailing_list, tenant):
     )
     token, _secret = create_api_token(tenant, name="acme's")
     job = queue_import(mailing_list, b"email\nbea@example.org\n", source="secret.csv")
+    from poplist.delivery.jobs import enqueue_post
+
+    delivery = enqueue_post(mailing_list, b"Subject: Secret plans\r\n\r\nSecret.\r\n", message_id="<s1@example.org>")
     return {
         "address": [mailing_list.address],
         "email": ["ann@example.org", "owner@acme.test"],
@@ -50,6 +53,7 @@ def acme_world(mailing_list, tenant):
         "permalink_id": [message.permalink_id],
         "token_id": [str(token.pk)],
         "import_id": [str(job.pk)],
+        "job_id": [str(delivery.pk)],
     }
 
 

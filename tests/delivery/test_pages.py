@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from poplist.delivery.models import DeliveryJob
@@ -33,19 +31,35 @@ def test_jobs_page_shows_progress_and_acts(owner_client, mailing_list, make_list
 
 
 @pytest.fixture
-def sync_db_beside_playwright():
-    # Playwright's sync API keeps an event loop in this thread for the rest of the session (the browser
-    # is session-wide); the ORM calls here and in later teardowns are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+def own_page(live_server, settings, monkeypatch):
+    """A chromium page whose Playwright (and its event loop in this thread) ends with the test, so later
+    tests in this process can run event loops of their own."""
+    from poplist.testing.fixtures_web import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    if path is None:
+        pytest.skip("chromium is missing (/usr/bin/chromium): the browser test did NOT run")
+    from playwright.sync_api import sync_playwright
+
+    settings.BASE_URL = live_server.url
+    # The ORM calls of the test body are synchronous, beside Playwright's loop in this thread.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-US")
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_progress_updates_live_and_pause_works_in_a_browser(
-    sync_db_beside_playwright, page, live_server, owner, mailing_list, post_job
-):
+def test_progress_updates_live_and_pause_works_in_a_browser(own_page, live_server, owner, mailing_list, post_job):
     job = post_job(mailing_list)
     DeliveryJob.objects.filter(pk=job.pk).update(status="running", total=100, sent=10, started_at=job.created_at)
+    page = own_page
     page.goto(f"{live_server.url}/login/?next=/console/lists/{mailing_list.address}/jobs/")
     page.fill("#id_username", owner.email)
     page.fill("#id_password", OWNER_PASSWORD)

@@ -48,6 +48,14 @@ def test_export_contains_every_kind_of_data(rich_instance, tmp_path):
     import hashlib
     import mailbox
 
+    held = json.loads((tmp_path / "a/tenants/acme/held.jsonl").read_text())
+    assert held["message"]["subject"] == "Topic 900" and held["state"] == "pending"
+    assert (tmp_path / "a/tenants/acme/dkim_keys.jsonl").read_bytes() == b""  # secrets only when asked
+    assert "5.1.1" in (tmp_path / "a/tenants/acme/bounce_events.jsonl").read_text()
+    with_secrets = export(tmp_path / "s", include_secrets=True)
+    assert with_secrets["files"]["tenants/acme/dkim_keys.jsonl"]["records"] == 1
+    assert '"password":"md5$' in (tmp_path / "s/tenants/acme/users.jsonl").read_text()
+
     sites = [json.loads(line) for line in (tmp_path / "a/tenants/acme/sites.jsonl").read_text().splitlines()]
     assert sites[0]["name"] == "acme-www" and sites[0]["live_deploy"] == 1  # rolled back to the first deploy
     deploys = [json.loads(line) for line in (tmp_path / "a/tenants/acme/deploys.jsonl").read_text().splitlines()]

@@ -62,7 +62,8 @@ def record_delivery_failure(
     kind, status = parsing.classify_smtp(code, text)
     diagnostic = f"{code} {' '.join(text.split())}".strip()[:500]
     with transaction.atomic():
-        member = Member.objects.filter(pk=member_id, mailing_list=mailing_list, role=Member.Role.MEMBER).first()
+        members = Member.objects.filter(pk=member_id, mailing_list=mailing_list, role=Member.Role.MEMBER)
+        member = members.select_related("bounce_score").first()
         event = _event(
             mailing_list,
             member,
@@ -75,9 +76,7 @@ def record_delivery_failure(
         )
         if member is None:
             event.outcome, event.reason = BounceEvent.Outcome.NOT_A_MEMBER, "no longer a member"
-        BounceEvent.objects.bulk_create([event])
-        if member is not None:
-            _score(mailing_list, [(member, event)])
+        _record(mailing_list, [(event, member)])
 
 
 def receive_bounces(mailing_list: MailingList, items: list[Incoming]) -> list[BounceEvent]:
@@ -88,7 +87,7 @@ def receive_bounces(mailing_list: MailingList, items: list[Incoming]) -> list[Bo
     ]
     with transaction.atomic():
         events = _attribute(mailing_list, items, parsed, named)
-        _act(mailing_list, events)
+        _record(mailing_list, events)
     return [event for event, _ in events]
 
 
@@ -113,7 +112,8 @@ def _attribute(
         if member_id is None:
             for failure in result.failures:
                 wanted_emails.add(_normal(failure.email))
-    members = Member.objects.filter(mailing_list=mailing_list, role=Member.Role.MEMBER)
+    # Each member with their score, in the same query.
+    members = Member.objects.filter(mailing_list=mailing_list, role=Member.Role.MEMBER).select_related("bounce_score")
     by_id = {m.pk: m for m in members.filter(pk__in=wanted_ids)} if wanted_ids else {}
     emails = [e for e in wanted_emails if e]
     by_email = {m.email: m for m in members.filter(email__in=emails)} if emails else {}
@@ -121,7 +121,6 @@ def _attribute(
     events: list[tuple[BounceEvent, Member | None]] = []
     for item, result, member_id in zip(items, parsed, token_ids, strict=True):
         events.extend(_events_of(mailing_list, item, result, member_id, by_id, by_email))
-    BounceEvent.objects.bulk_create([event for event, _ in events])
     return events
 
 
@@ -229,13 +228,33 @@ _NOT_SCORED = {
 # --- Acting --------------------------------------------------------------------------------------
 
 
-def _act(mailing_list: MailingList, events: list[tuple[BounceEvent, Member | None]]) -> None:
+def _record(mailing_list: MailingList, events: list[tuple[BounceEvent, Member | None]]) -> None:
+    """Decide every outcome in memory, then write: events, scores and steps in bulk, then the rare steps."""
+    now = timezone.now()
     scored = [(m, e) for e, m in events if m is not None and e.kind in INCREMENT]
-    if scored:
-        _score(mailing_list, scored)
-    for event, member in events:
-        if event.kind == BounceEvent.Kind.COMPLAINT:
-            _complaint(mailing_list, event, member)
+    new, changed, steps, to_disable = _plan_scores(mailing_list, scored, now) if scored else ({}, {}, [], [])
+    complaints = [(e, m) for e, m in events if e.kind == BounceEvent.Kind.COMPLAINT]
+    for event, member in complaints:
+        if member is not None:
+            event.outcome = BounceEvent.Outcome.UNSUBSCRIBED
+        elif event.email:
+            event.outcome, event.reason = BounceEvent.Outcome.NOT_A_MEMBER, "suppressed; the address was not a member"
+    BounceEvent.objects.bulk_create([event for event, _ in events])
+    if new:
+        BounceScore.objects.bulk_create(list(new.values()))
+    if len(changed) == 1:
+        next(iter(changed.values())).save(update_fields=_SCORE_FIELDS)
+    elif changed:
+        BounceScore.objects.bulk_update(list(changed.values()), _SCORE_FIELDS)
+    if steps:
+        BounceStep.objects.bulk_create(steps)
+    for member, score, event in to_disable:
+        _disable(mailing_list, member, score, event, now)
+    for event, member in complaints:
+        _complaint(mailing_list, event, member)
+
+
+_SCORE_FIELDS = ["score", "last_bounce_at", "last_increment_on", "last_event"]
 
 
 def _complaint(mailing_list: MailingList, event: BounceEvent, member: Member | None) -> None:
@@ -245,26 +264,32 @@ def _complaint(mailing_list: MailingList, event: BounceEvent, member: Member | N
         return
     unsubscribe(mailing_list, email, origin=Origin(via="email", actor="feedback-loop"), goodbye=False)
     list_services.suppress(mailing_list, email, Suppression.Reason.COMPLAINT, note="feedback loop (ARF)")
-    event.outcome = BounceEvent.Outcome.UNSUBSCRIBED if member else BounceEvent.Outcome.NOT_A_MEMBER
-    event.reason = "" if member else "suppressed; the address was not a member"
-    BounceEvent.objects.filter(pk=event.pk).update(outcome=event.outcome, reason=event.reason)
     BounceStep.objects.create(
         mailing_list=mailing_list, email=email, action=BounceStep.Action.COMPLAINT_UNSUBSCRIBED, event=event
     )
 
 
-def _score(mailing_list: MailingList, pairs: list[tuple[Member, BounceEvent]]) -> None:
-    """Raise scores (once a day each), decay stale ones, disable members past the threshold."""
-    now = timezone.now()
+def _cached_score(member: Member) -> BounceScore | None:
+    try:
+        return member.bounce_score  # fetched with the member (select_related)
+    except BounceScore.DoesNotExist:
+        return None
+
+
+def _plan_scores(mailing_list: MailingList, pairs: list[tuple[Member, BounceEvent]], now: datetime):
+    """Raise scores (once a day each), decay stale ones, pick members past the threshold; nothing written yet."""
     today = timezone.localdate(now)
     decay = timedelta(days=mailing_list.bounce_decay_days)
-    member_ids = {member.pk for member, _ in pairs}
-    scores = {s.member_id: s for s in BounceScore.objects.filter(member_id__in=member_ids)}
-    new, changed, steps, to_disable, not_scored = {}, {}, [], [], []
+    new: dict[int, BounceScore] = {}
+    changed: dict[int, BounceScore] = {}
+    steps: list[BounceStep] = []
+    to_disable = []
     for member, event in pairs:
-        score = scores.get(member.pk) or new.get(member.pk)
+        score = new.get(member.pk) or changed.get(member.pk) or _cached_score(member)
         if score is None:
             score = new[member.pk] = BounceScore(member=member, mailing_list=mailing_list)
+        elif member.pk not in new:
+            changed[member.pk] = score
         if (
             score.state == BounceScore.State.OK
             and score.score
@@ -276,30 +301,18 @@ def _score(mailing_list: MailingList, pairs: list[tuple[Member, BounceEvent]]) -
         score.last_bounce_at = now
         score.last_event = event
         if score.last_increment_on == today:
-            not_scored.append(event.pk)
-        else:
-            score.score += INCREMENT[event.kind]
-            score.last_increment_on = today
-            steps.append(_step(mailing_list, member.email, BounceStep.Action.SCORED, score.score, event))
-            if (
-                score.state == BounceScore.State.OK
-                and score.score >= mailing_list.bounce_score_threshold
-                and member.status == Member.Status.ENABLED
-            ):
-                to_disable.append((member, score, event))
-        if member.pk not in new:
-            changed[member.pk] = score
-    if not_scored:
-        BounceEvent.objects.filter(pk__in=not_scored).update(
-            outcome=BounceEvent.Outcome.NOT_SCORED, reason="already counted today"
-        )
-    BounceScore.objects.bulk_create(list(new.values()))
-    fields = ["score", "last_bounce_at", "last_increment_on", "last_event"]
-    if changed:
-        BounceScore.objects.bulk_update(list(changed.values()), fields)
-    BounceStep.objects.bulk_create(steps)
-    for member, score, event in to_disable:
-        _disable(mailing_list, member, score, event, now)
+            event.outcome, event.reason = BounceEvent.Outcome.NOT_SCORED, "already counted today"
+            continue
+        score.score += INCREMENT[event.kind]
+        score.last_increment_on = today
+        steps.append(_step(mailing_list, member.email, BounceStep.Action.SCORED, score.score, event))
+        if (
+            score.state == BounceScore.State.OK
+            and score.score >= mailing_list.bounce_score_threshold
+            and member.status == Member.Status.ENABLED
+        ):
+            to_disable.append((member, score, event))
+    return new, changed, steps, to_disable
 
 
 def _step(mailing_list, email, action, score, event, detail="") -> BounceStep:

@@ -40,6 +40,12 @@ def _skip_locked(queryset: QuerySet) -> QuerySet:
     return queryset
 
 
+def _locked(queryset: QuerySet) -> QuerySet:
+    if connection.vendor == "postgresql":
+        return queryset.select_for_update(of=("self",))
+    return queryset
+
+
 def recipients(job: DeliveryJob) -> QuerySet:
     """The members a job goes to (the partial index `member_delivery` serves regular delivery)."""
     return Member.objects.filter(
@@ -67,7 +73,9 @@ def claim_batch(worker: str | None = None) -> DeliveryBatch | None:
             abandoned.attempts += 1
             abandoned.save(update_fields=["status", "lease_until", "worker", "attempts"])
             return abandoned
-        job = _skip_locked(
+        # The job row is locked only for moments (a cut, a window's counters): wait for it rather than
+        # skip it, or a second worker would find "nothing to do" while the job's counters are updated.
+        job = _locked(
             DeliveryJob.objects.filter(
                 status__in=OPEN, batched_all=False, mailing_list__tenant__status=Tenant.Status.ACTIVE
             ).order_by("created_at", "id")
@@ -117,7 +125,7 @@ def _cut(job: DeliveryJob, worker: str, now) -> DeliveryBatch | None:
 def finish_if_done(job_id: int) -> bool:
     """Mark a job done when every batch is done and no copy waits for a retry."""
     with transaction.atomic():
-        job = _skip_locked(DeliveryJob.objects.filter(pk=job_id)).first()
+        job = _locked(DeliveryJob.objects.filter(pk=job_id)).first()
         if job is None or job.status != DeliveryJob.Status.RUNNING or not job.batched_all:
             return False
         if job.batches.exclude(status=DeliveryBatch.Status.DONE).exists() or job.retries.exists():

@@ -85,7 +85,5 @@ def sent_per_day(lists, since: date) -> dict[date, int]:
     """Copies sent per day over several lists (the dashboard's series)."""
     from django.db.models import Sum
 
-    rows = (
-        DeliveryDay.objects.filter(mailing_list__in=list(lists), day__gte=since).values("day").annotate(n=Sum("sent"))
-    )
+    rows = DeliveryDay.objects.filter(mailing_list__in=lists, day__gte=since).values("day").annotate(n=Sum("sent"))
     return {row["day"]: row["n"] for row in rows}

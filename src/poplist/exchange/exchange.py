@@ -2,6 +2,7 @@
 
 from poplist.exchange.sections.archives import ArchiveSection
 from poplist.exchange.sections.core import accounts, lists, portability
+from poplist.exchange.sections.mail import HeldSection, bounces, dkim, filters
 from poplist.exchange.sections.sites import SitesSection
 
-sections = [accounts, lists, portability, ArchiveSection(), SitesSection()]
+sections = [accounts, lists, filters, portability, ArchiveSection(), HeldSection(), dkim, SitesSection(), bounces]

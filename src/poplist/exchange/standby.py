@@ -213,15 +213,25 @@ def follow(
     client = FeedClient(url, token)
     state = _state(url)
     if not state.snapshot_done:
-        snapshot(client, state, on_rows)
+        # Tables are copied one after the other while the primary keeps writing: a row copied late may refer
+        # to one created after its table was copied. Copy and catch up in one transaction, so that foreign
+        # keys (deferred to commit) are checked only once the feed has brought those rows too.
+        with transaction.atomic():
+            snapshot(client, state, on_rows)
+            while step(client, state) > 0:
+                pass
+    failures = 0
     while not (until and until()):
         if Instance.objects.filter(pk=instance.pk, role=Instance.Role.PRIMARY).exists():
             break  # promoted while we were following
         try:
             applied = step(client, state)
+            failures = 0
         except PrimaryUnreachable:
-            applied = 0  # the primary is down or unreachable: keep what we have, keep trying
-            time.sleep(1)
+            # A closed keep-alive connection is retried at once; a primary that is down, with back-off to 1 s.
+            applied, failures = 0, failures + 1
+            time.sleep(min(1.0, poll * (failures - 1)))
+            continue
         if applied == 0:
             time.sleep(poll)
     return state

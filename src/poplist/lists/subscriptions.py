@@ -267,7 +267,6 @@ def _leave(
         deleted, _ = Member.objects.filter(mailing_list=mailing_list, email=email, role=Member.Role.MEMBER).delete()
         if not deleted:
             return Outcome.NOT_A_MEMBER
-        services.bump_member_count(mailing_list, -1)
         reason = Suppression.Reason.REMOVED if by_owner else Suppression.Reason.UNSUBSCRIBED
         services.suppress(mailing_list, email, reason, note=origin.via)
         MemberEvent.objects.create(
@@ -283,6 +282,8 @@ def _leave(
             send_list_notice("goodbye", mailing_list, email, {"by_owner": by_owner})
         if mailing_list.notify_owners_on_membership:
             _notify_owners(mailing_list, "owner_unsubscribed", {"email": email, "via": origin.via})
+        # Last: the list row is every concurrent unsubscribe's one shared lock; hold it the shortest time.
+        services.bump_member_count(mailing_list, -1)
     return Outcome.UNSUBSCRIBED
 
 

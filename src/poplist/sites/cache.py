@@ -48,7 +48,11 @@ def generation_file() -> Path:
 
 def touch_generation() -> None:
     path = generation_file()
-    path.touch()
+    try:
+        path.touch()
+    except FileNotFoundError:  # the cache was wiped while this process ran
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
     os.utime(path, ns=(time.time_ns(), time.time_ns()))
 
 

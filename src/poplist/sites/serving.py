@@ -284,11 +284,9 @@ class SiteServer:
                 headers.append(("Content-Range", f"bytes {start}-{end - 1}/{chosen.size}"))
                 status = 206
         headers.append(("Content-Length", str(end - start)))
+        body = b"" if environ["REQUEST_METHOD"] == "HEAD" else self.body(chosen)  # may raise: before start_response
         start_response(_STATUS[status], headers)
-        if environ["REQUEST_METHOD"] == "HEAD":
-            return [b""]
-        body = self.body(chosen)
-        return [body if (start, end) == (0, chosen.size) else body[start:end]]
+        return [body if not body or (start, end) == (0, chosen.size) else body[start:end]]
 
     def body(self, file: File) -> bytes:
         if file.body is not None:

@@ -137,10 +137,18 @@ def run_counting_sink(port: int = 0, **options) -> Iterator[CountingSink]:
         sink.port = server.sockets[0].getsockname()[1]
         return server
 
-    server = loop.run_until_complete(main())
-    thread = threading.Thread(target=lambda: (started.set(), loop.run_forever()), daemon=True)
+    holder: dict = {}
+
+    def serve() -> None:  # the server starts in its own thread: the caller's may run a loop already
+        asyncio.set_event_loop(loop)
+        holder["server"] = loop.run_until_complete(main())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    started.wait()
+    started.wait(10)
+    server = holder["server"]
     try:
         yield sink
     finally:

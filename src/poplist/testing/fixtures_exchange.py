@@ -116,6 +116,55 @@ def build_rich_instance() -> dict:
         archive_message(news, rich_message(n, reply_to=reply_to), received_at=base + timedelta(hours=n), live=False)
     archive_message(books, rich_message(100, extra=b"\r\nno newline at the end"), received_at=base, live=False)
     archive_message(news, b"Subject: no id\n\nbare LF body\nFrom here\n", received_at=base, live=False)
+    from poplist.bounces.models import BounceEvent, BounceReport, BounceStep
+    from poplist.delivery.models import DkimKey
+    from poplist.inbound.models import HeaderFilter, HeldMessage, InboundMessage, SenderFilter
+
+    SenderFilter.objects.create(mailing_list=news, kind="ban", pattern="^spam.*@example\\.com$")
+    HeaderFilter.objects.create(mailing_list=news, header="X-Spam-Flag", pattern="YES", action="discard")
+    inbound = InboundMessage.objects.create(
+        mailing_list=news,
+        route="post",
+        mail_from="stranger@example.net",
+        recipient="news@lists.acme.test",
+        raw=rich_message(900),
+        size=len(rich_message(900)),
+        message_id="<m900@example.org>",
+        subject="Topic 900",
+        sender="stranger@example.net",
+        received_at=base,
+        decision="held",
+        rule="nonmember",
+        reason="not a member",
+    )
+    HeldMessage.objects.create(
+        inbound=inbound,
+        mailing_list=news,
+        rule="nonmember",
+        reason="not a member",
+        expires_at=base + timedelta(days=14),
+    )
+    DkimKey.objects.create(
+        domain="lists.acme.test",
+        selector="pl1",
+        algorithm="rsa-sha256",
+        private_key="-----BEGIN PRIVATE KEY-----\nX\n-----END PRIVATE KEY-----\n",
+    )
+    event = BounceEvent.objects.create(
+        tenant=acme,
+        mailing_list=news,
+        email="person1@Example1.org",
+        kind="hard",
+        outcome="scored",
+        raw=b"DSN\r\n\xff",
+        status="5.1.1",
+    )
+    BounceStep.objects.create(
+        mailing_list=news, email="person1@Example1.org", action="disabled", score=5.0, event=event
+    )
+    BounceReport.objects.create(
+        mailing_list=news, period_start=base, period_end=base + timedelta(days=1), summary={"hard": 1}
+    )
     from poplist.sites.services import create_site, deploy_files, rollback
 
     site = create_site(acme, "acme-www", ["www.acme.test"])

@@ -68,7 +68,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "more": page.next_after,
         "total_members": total,
         "list_count": tenant.lists.count(),
-        "charts": _charts(MailingList.objects.filter(tenant=tenant).values("pk"), total),
+        "charts": _charts(MailingList.objects.filter(tenant=tenant).only("pk"), total),
     }
     return render(request, "web/dashboard.html", context)
 
@@ -148,7 +148,7 @@ def list_console(request: HttpRequest, address: str) -> HttpResponse:
     lists = [mailing_list]
     context = {
         "list": mailing_list,
-        "charts": _charts(MailingList.objects.filter(pk=mailing_list.pk).values("pk"), mailing_list.member_count),
+        "charts": _charts(MailingList.objects.filter(pk=mailing_list.pk).only("pk"), mailing_list.member_count),
         "posts": queries.posts_per_list(lists).get(mailing_list.pk, 0),
         "pending": queries.pending_per_list(lists).get(mailing_list.pk, 0),
         "owners": services_roles(mailing_list),

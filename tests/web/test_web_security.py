@@ -4,7 +4,7 @@ import re
 
 import pytest
 from django.test import Client
-from tests.web.test_isolation import _walk, fill, victim  # noqa: F401  (victim is a fixture)
+from tests.web.test_web_isolation import _walk, fill, victim  # noqa: F401  (victim is a fixture)
 
 from poplist.web.sanitize import clean_html
 
