@@ -5,6 +5,8 @@ import zipfile
 
 import pytest
 
+from poplist.testing.fixtures_web import CHROMIUM_ARGS
+
 HOST = "blog.sites.test"
 
 
@@ -54,7 +56,7 @@ def test_upload_history_and_one_click_rollback(live_server, owner, tmp_path, sit
     bad.write_bytes(zip_of({"../escape.html": "x"}))
     visitors = SitesClient()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto(f"{live_server.url}/login/")
         page.fill("input[name=username]", "owner@acme.test")

@@ -101,9 +101,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
-    """A real chromium driven by Playwright. Missing: a loud skip outside CI, a failure in CI."""
+    """A real chromium driven by Playwright. Missing: a loud skip outside CI, a failure in CI.
+
+    One per test, not per session: Playwright's sync API runs an event loop on this thread while it is
+    open, and a session-wide one made every later test that starts its own Playwright (or loop) fail.
+    """
     path = chromium_path()
     in_ci = os.environ.get("CI", "").lower() == "true"
     if path is None:
