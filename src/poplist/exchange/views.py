@@ -7,27 +7,21 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
-from poplist.core.errors import NotFound
 from poplist.exchange import queries, services
+from poplist.web.console import tenant_of
 
 TENANT_TABS = [(gettext_lazy("Export"), "exchange:tenant_export")]
 
 
-def _tenant_of(request: HttpRequest):
-    if request.user.tenant_id is None:
-        raise NotFound(gettext_lazy("This page is for the owners of a tenant."))
-    return request.user.tenant
-
-
 @login_required
 def tenant_export(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant_of(request)
+    tenant = tenant_of(request)
     return render(request, "exchange/export.html", {"tenant": tenant, **queries.export_page(tenant)})
 
 
 @login_required
 def tenant_export_download(request: HttpRequest) -> FileResponse:
-    tenant = _tenant_of(request)
+    tenant = tenant_of(request)
     return FileResponse(
         services.tenant_archive(tenant),
         as_attachment=True,

@@ -10,27 +10,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from poplist.core.errors import NotFound, PoplistError
+from poplist.core.errors import PoplistError
 from poplist.sites import queries, services
+from poplist.web.console import tenant_of
 
 TENANT_TABS = [(gettext_lazy("Sites"), "sites:site_list")]
 
 
-def _tenant(request: HttpRequest):
-    if request.user.tenant_id is None:
-        raise NotFound(gettext_lazy("This console is for the owners of a tenant."))
-    return request.user.tenant
-
-
 @login_required
 def site_list(request: HttpRequest) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant = tenant_of(request)
     return render(request, "sites/site_list.html", {"tenant": tenant, "sites": queries.sites_of(tenant)})
 
 
 @login_required
 def site_page(request: HttpRequest, name: str) -> HttpResponse:
-    site = services.get_site(name, _tenant(request))
+    site = services.get_site(name, tenant_of(request))
     context = {"site": queries.site_summary(site), "deploys": queries.deploys_of(site)}
     return render(request, "sites/site.html", context)
 
@@ -38,7 +33,7 @@ def site_page(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def upload(request: HttpRequest, name: str) -> HttpResponse:
-    site = services.get_site(name, _tenant(request))
+    site = services.get_site(name, tenant_of(request))
     archive = request.FILES.get("archive")
     if archive is None:
         messages.error(request, _("Choose a .zip or .tar.gz file to publish."))
@@ -55,7 +50,7 @@ def upload(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def rollback(request: HttpRequest, name: str, number: int) -> HttpResponse:
-    site = services.get_site(name, _tenant(request))
+    site = services.get_site(name, tenant_of(request))
     deploy = services.rollback(site, number)
     messages.success(request, _("Deploy %(number)s is live again.") % {"number": deploy.number})
     return redirect("sites:site", name=site.name)
