@@ -93,3 +93,16 @@ def test_member_turns_delivery_back_on_in_a_browser(page, live_server, bounce_li
     page.get_by_role("button", name="Turn delivery back on").click()
     page.get_by_text("Delivery to alice@example.org is on again.").wait_for()
     assert bounce_list.members.get(email="alice@example.org").status == "enabled"
+
+
+@pytest.mark.django_db
+def test_dashboard_plots_hard_and_soft_bounces_per_day(owner_client, bounce_list):
+    def todays_bar() -> str:
+        page = owner_client.get("/console/").content.decode()
+        chart = page.split("Bounces per day", 1)[1].split("</svg>", 1)[0]
+        return f"{timezone.now().date().isoformat()}: 1</title>" in chart
+
+    assert not todays_bar()
+    bounce(bounce_list, dsn("alice@example.org"))
+    bounce(bounce_list, dsn("bob@example.org", "5.7.1", diagnostic="smtp; 550 5.7.1 rejected as spam"), 2)
+    assert todays_bar()  # the hard bounce counts; the policy rejection is not a bounce of the address

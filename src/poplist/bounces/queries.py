@@ -242,3 +242,20 @@ def deliveries(by: str, since: datetime, until: datetime) -> dict[str, int]:
         if key:
             out[key] = out.get(key, 0) + len(recipients or [])
     return out
+
+
+def bounces_per_day(lists, since) -> dict:
+    """Hard and soft bounces per day over several lists (the owners' dashboard series)."""
+    from django.db.models.functions import TruncDate
+
+    rows = (
+        BounceEvent.objects.filter(
+            mailing_list__in=lists,
+            created_at__date__gte=since,
+            kind__in=[BounceEvent.Kind.HARD, BounceEvent.Kind.SOFT],
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    return {row["day"]: row["n"] for row in rows}

@@ -18,6 +18,7 @@ from poplist.web.console import list_of
 
 CONSOLE_TABS = [(gettext_lazy("Bounces"), "bounces:list_bounces")]
 ADMIN_TABS = [(gettext_lazy("Bounce rates"), "bounces:admin_rates")]
+DASHBOARD_SERIES = [(gettext_lazy("Bounces per day"), queries.bounces_per_day)]
 
 
 @login_required

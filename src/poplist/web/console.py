@@ -36,7 +36,6 @@ def _charts(lists, member_count: int) -> list[tuple[str, str]]:
             charts.line_chart(queries.subscribers_series(lists, member_count), _("Subscribers over time")),
         ),
         (_("Posts per day"), charts.bar_chart(queries.posts_series(lists), _("Posts per day"))),
-        (_("Deliveries per day"), charts.bar_chart(queries.deliveries_series(lists), _("Deliveries per day"))),
     ]
     for label, points in queries.domain_series(lists):
         found.append((label, charts.bar_chart(points, label, css="bar alt")))

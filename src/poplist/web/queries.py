@@ -169,6 +169,7 @@ def subscribers_series(lists, count: int, days: int = CHART_DAYS) -> list[tuple[
 
 
 def posts_series(lists, days: int = CHART_DAYS) -> list[tuple[date, int]]:
+    """Archived posts per day. (Copies sent per day come from delivery's DASHBOARD_SERIES.)"""
     from poplist.archive.models import ArchivedMessage
 
     today = timezone.now().date()
@@ -176,22 +177,6 @@ def posts_series(lists, days: int = CHART_DAYS) -> list[tuple[date, int]]:
     rows = (
         ArchivedMessage.objects.filter(mailing_list__in=lists, date__gte=_start(since))
         .annotate(day=TruncDate("date"))
-        .values("day")
-        .annotate(n=Count("id"))
-    )
-    counts = _daily(rows)
-    return [(day, counts.get(day, 0)) for day in _days(since, today)]
-
-
-def deliveries_series(lists, days: int = CHART_DAYS) -> list[tuple[date, int]]:
-    """Delivery jobs started per day (one per post sent to the list)."""
-    from poplist.delivery.models import DeliveryJob
-
-    today = timezone.now().date()
-    since = today - timedelta(days=days - 1)
-    rows = (
-        DeliveryJob.objects.filter(mailing_list__in=lists, created_at__gte=_start(since))
-        .annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(n=Count("id"))
     )
