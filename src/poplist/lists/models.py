@@ -295,10 +295,14 @@ class MemberEvent(models.Model):
     ref = models.CharField(max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # True: a one-click departure whose goodbye and owners' notice the worker has yet to write
+    # (lists.oneclick); null otherwise (a nullable column is added without rewriting the table).
+    notices_pending = models.BooleanField(null=True, default=None)
 
     class Meta:
         indexes = [
             models.Index(fields=["mailing_list", "email"], name="member_event_lookup"),
+            models.Index(fields=["id"], condition=Q(notices_pending=True), name="member_event_notices_due"),
             # The dashboard's subscribers-over-time chart reads recent events per list (web work).
             models.Index(fields=["mailing_list", "created_at"], name="member_event_recent"),
         ]
