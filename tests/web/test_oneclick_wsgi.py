@@ -75,7 +75,10 @@ def test_everything_else_goes_on_to_django(app, ann):
     assert Member.objects.filter(pk=ann.pk).exists()
     # A multipart one-click (some mail clients) is Django's view's to answer, with the same outcome.
     boundary = "xYzZY"
-    body = f'--{boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--{boundary}--\r\n'
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+        f"One-Click\r\n--{boundary}--\r\n"
+    )
     multipart = call(app, f"/u/{token}/", body.encode(), content_type=f"multipart/form-data; boundary={boundary}")
     assert multipart["status"] == 200
     assert not Member.objects.filter(pk=ann.pk).exists()
