@@ -245,3 +245,17 @@ def test_chart_series_count_by_utc_day(mailing_list):
     series = dict(queries.subscribers_series(MailingList.objects.filter(pk=mailing_list.pk), 10))
     # 10 members now; today one left (so 11 at the end of yesterday), yesterday two joined.
     assert (series[today], series[yesterday], series[yesterday - timedelta(days=1)]) == (10, 11, 9)
+
+
+def test_role_mode_and_status_labels_are_translated(owner_client, owner, mailing_list):
+    add(mailing_list, "ann@example.org")
+    owner.language = "fr"
+    owner.save(update_fields=["language"])
+    html = owner_client.get(f"/console/lists/{mailing_list.address}/members/").content.decode()
+    for label in ("Propriétaire", "Modérateur", "Membre", "Chaque message", "Résumé (texte brut)", "Désactivé"):
+        assert f">{label}</option>" in html, label
+    assert "<td>Chaque message</td>" in html  # ann's delivery mode in her row
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    html = owner_client.get(f"/console/lists/{mailing_list.address}/members/").content.decode()
+    assert ">Owner</option>" in html and "<td>Every post</td>" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.models import Domain, Tenant
 
@@ -150,19 +151,19 @@ SETTABLE_FIELDS = [
 
 class Member(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner"
-        MODERATOR = "moderator"
-        MEMBER = "member"
+        OWNER = "owner", _("Owner")
+        MODERATOR = "moderator", _("Moderator")
+        MEMBER = "member", _("Member")
 
     class DeliveryMode(models.TextChoices):
-        REGULAR = "regular"
-        MIME_DIGEST = "mime_digest"
-        PLAIN_DIGEST = "plain_digest"
-        NOMAIL = "nomail"
+        REGULAR = "regular", _("Every post")
+        MIME_DIGEST = "mime_digest", _("Digest (MIME)")
+        PLAIN_DIGEST = "plain_digest", _("Digest (plain text)")
+        NOMAIL = "nomail", _("No mail (paused)")
 
     class Status(models.TextChoices):
-        ENABLED = "enabled"
-        DISABLED = "disabled"
+        ENABLED = "enabled", _("Enabled")
+        DISABLED = "disabled", _("Disabled")
 
     class DisabledReason(models.TextChoices):
         NONE = ""
