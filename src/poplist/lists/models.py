@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from poplist.accounts.models import Domain, Tenant
@@ -209,6 +210,8 @@ class Member(models.Model):
             ),
             # The console's member search by the start of a name (web work): an index range, not a scan.
             models.Index(fields=["mailing_list", "display_name"], name="member_name_search"),
+            # Bounces match a reported address to a member whose local part differs only in case.
+            models.Index("mailing_list", Lower("email"), name="member_email_ci"),
         ]
 
     def __str__(self) -> str:
