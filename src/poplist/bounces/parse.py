@@ -468,8 +468,9 @@ def _embedded_headers(part: Message) -> Message | None:
 
 
 def _first_part(message: Message, maintype: str, subtype: str) -> Message | None:
+    wanted = f"{maintype}/{subtype}"  # one get_content_type a part, not two (maintype, then subtype)
     for part in message.walk():
-        if part.get_content_maintype() == maintype and part.get_content_subtype() == subtype:
+        if part.get_content_type() == wanted:
             return part
     return None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Model
 
 
@@ -65,6 +65,31 @@ def build(model: type[Model], names: tuple[str, ...], alias: str, values: Sequen
     return model.from_db(connection.alias, attnames, converted)
 
 
+# A str in a CharField, an int in an IntegerField or foreign key, a float in a FloatField (or None)
+# goes to the database as it is: their `get_db_prep_save` chain is skipped (~8 µs a field under
+# the profiler, 16 fields an event). Any other value takes the ORM's way.
+@cache
+def _plain_types(field) -> tuple[type, ...]:
+    if isinstance(field, models.ForeignKey):
+        return _plain_types(field.target_field)
+    if isinstance(field, models.BooleanField):
+        return ()
+    if isinstance(field, (models.CharField, models.TextField)):
+        return (str, type(None))
+    if isinstance(field, models.IntegerField):  # and the auto fields, its subclasses
+        return (int, type(None))
+    if isinstance(field, models.FloatField):
+        return (float, type(None))
+    return ()
+
+
+def _db_value(field, obj: Model, add: bool, connection):
+    value = field.pre_save(obj, add)
+    if type(value) in _plain_types(field):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
 @cache
 def _insert_parts(model: type[Model], vendor: str) -> tuple[list, str, str, str]:
     meta = model._meta
@@ -89,7 +114,7 @@ def insert(model: type[Model], objects: list[Model]) -> None:
     size = max(connection.ops.bulk_batch_size(fields, objects), 1)
     for start in range(0, len(objects), size):
         chunk = objects[start : start + size]
-        params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in chunk for f in fields]
+        params = [_db_value(f, obj, True, connection) for obj in chunk for f in fields]
         with connection.cursor() as cursor:
             cursor.execute(head + ", ".join([row] * len(chunk)) + returning, params)
             ids = [r[0] for r in cursor.fetchall()]
@@ -118,7 +143,7 @@ def update(model: type[Model], objects: Iterable[Model], names: tuple[str, ...])
         return
     connection = _connection()
     fields, sql = _update_parts(model, names, connection.vendor)
-    params = [[*(f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields), obj.pk] for obj in objects]
+    params = [[*(_db_value(f, obj, False, connection) for f in fields), obj.pk] for obj in objects]
     with connection.cursor() as cursor:
         if len(params) == 1:
             cursor.execute(sql, params[0])
