@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lists', '0004_api_importjob'),
+        ('lists', '0005_member_list_without_db_constraint'),
     ]
 
     operations = [
