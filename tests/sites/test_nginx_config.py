@@ -96,6 +96,9 @@ def test_the_worker_keeps_the_cache_and_the_nginx_file_current(deploy, site, tmp
     rollback(site, first.number)
     keeper()
     assert (live / "index.html").read_text() == "one" and not (tmp_path / "reloaded").exists()  # no reload needed
-    add_hostname(site, "www.acme.test")
-    assert keeper() >= 1 and "server_name blog.sites.test www.acme.test;" in target.read_text()
+    add_hostname(site, "www.acme.test")  # pending: not in the file (Poplist answers it with its 404)
+    keeper()
+    assert "www.acme.test" not in target.read_text()
+    add_hostname(site, "shop.acme.test", verified=True)
+    assert keeper() >= 1 and "server_name blog.sites.test shop.acme.test;" in target.read_text()
     assert (tmp_path / "reloaded").exists()

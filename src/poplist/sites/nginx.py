@@ -139,7 +139,7 @@ def render_config(upstream: str = "127.0.0.1:8000", listen: str = "80") -> str:
     blocks: list[str] = []
     sites = Site.objects.select_related("tenant", "live_deploy").prefetch_related("hostnames").order_by("name")
     for site in sites.iterator(chunk_size=500):
-        hostnames = [h.name for h in site.hostnames.all()]
+        hostnames = [h.name for h in site.hostnames.all() if h.verified_at is not None]  # pending: Poplist's 404
         if not site.tenant.is_active:
             blocks += _proxy_block(hostnames, listen, f"site {site.name}: tenant suspended, Poplist answers 503")
         elif site.live_deploy is None:
