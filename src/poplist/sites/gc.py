@@ -70,7 +70,7 @@ def collect(*, keep: int | None = None, grace: timedelta = GRACE, dry_run: bool 
         report.bytes_freed = sum(candidates.values())
     else:
         _sweep(candidates, watermark, now - grace, report)
-    _tidy_disk(report, dry_run)
+    _tidy_disk(report, dry_run, dropped, set(candidates) if dry_run else set())
     return report
 
 
@@ -143,13 +143,15 @@ def _sweep(candidates: dict[str, int], watermark: int, cutoff, report: Report) -
         report.bytes_freed += sum(sizes.values())
 
 
-def _tidy_disk(report: Report, dry_run: bool) -> None:
-    """This machine's cache: folders of deploys not kept, files of blobs not stored, stale temporaries."""
+def _tidy_disk(report: Report, dry_run: bool, dropped: set[int], deleted: set[str]) -> None:
+    """This machine's cache: folders of deploys not kept, files of blobs not stored, stale temporaries.
+    (`dropped` and `deleted`: what a dry run would have pruned and deleted, counted as gone.)"""
     base = cache.root()
     old = time.time() - GRACE.total_seconds()
     folders = base / "deploys"
     entries = _listdir(folders)  # listed before the query: a folder is made only after its deploy is committed
-    kept = {f"{pk}-{key}" for pk, key in Deploy.objects.filter(status=Deploy.Status.READY).values_list("id", "key")}
+    ready = Deploy.objects.filter(status=Deploy.Status.READY).exclude(pk__in=dropped)
+    kept = {f"{pk}-{key}" for pk, key in ready.values_list("id", "key")}
     for entry in entries:
         path = folders / entry
         building = entry.startswith(".build-")
@@ -164,6 +166,7 @@ def _tidy_disk(report: Report, dry_run: bool) -> None:
         shas = sorted({name.split(".", 1)[0] for name in names if len(name.split(".", 1)[0]) == 64})
         for start in range(0, len(shas), BATCH):
             stored.update(Blob.objects.filter(sha256__in=shas[start : start + BATCH]).values_list("sha256", flat=True))
+        stored -= deleted
         for name in names:
             path = blobs / prefix / name
             stale = name.endswith(".tmp") and _mtime(path) < old
