@@ -1,7 +1,7 @@
 """The disk cache: deploys materialised from the database's blobs, rebuilt by itself when missing.
 
     DATA_DIR/sites/blobs/ab/<sha256>[.gz|.br]   each blob's bytes (mtime = when the blob was stored)
-    DATA_DIR/sites/deploys/<deploy id>/PATH     symlinks to blobs, plus PATH.gz / PATH.br variants
+    DATA_DIR/sites/deploys/<id>-<key>/PATH      symlinks to blobs, plus PATH.gz / PATH.br variants
     DATA_DIR/sites/live/<site name>             symlink to the live deploy (what nginx serves)
     DATA_DIR/sites/generation                   touched after every change that moves a hostname
 
@@ -118,11 +118,12 @@ def materialise(deploy: Deploy) -> Path:
                 os.makedirs(f"{building}/{folder}", exist_ok=True)
                 folders.add(folder)
             os.symlink(blob, link)
-            # nginx's gzip_static looks for PATH.gz beside the file (unless the site has a file by that
-            # name); Poplist finds both variants from the link's target, so .br needs no link of its own.
-            variant = f"{blob}.gz"
-            if path + ".gz" not in manifest and os.path.exists(variant):
-                os.symlink(variant, f"{link}.gz")
+            # nginx's gzip_static and brotli_static look for PATH.gz and PATH.br beside the file (unless
+            # the site has a file by that name); Poplist finds both variants from the link's target.
+            for suffix in (".gz", ".br"):
+                variant = blob + suffix
+                if path + suffix not in manifest and os.path.exists(variant):
+                    os.symlink(variant, link + suffix)
         os.rename(building, target)
     except OSError:
         shutil.rmtree(building, ignore_errors=True)

@@ -120,11 +120,12 @@ def sites() -> None:
 @click.option("--output", type=click.Path(dir_okay=False), help="Write here (default: standard output).")
 @click.option("--upstream", default="127.0.0.1:8000", show_default=True, help="Where Poplist listens.")
 @click.option("--listen", default="80", show_default=True, help="nginx's listen directive value.")
-def sites_nginx_config(output: str | None, upstream: str, listen: str) -> None:
+@click.option("--brotli", is_flag=True, help="Serve the .br variants (nginx must load ngx_http_brotli_static_module).")
+def sites_nginx_config(output: str | None, upstream: str, listen: str, brotli: bool) -> None:
     """An nginx configuration serving every live deploy from disk, with Poplist behind it for the rest."""
     from poplist.sites.nginx import render_config
 
-    text = render_config(upstream=upstream, listen=listen)
+    text = render_config(upstream=upstream, listen=listen, brotli=brotli)
     if output:
         with open(output, "w") as handle:
             handle.write(text)
