@@ -87,16 +87,18 @@ def test_a_deploy_reusing_a_blob_gc_is_deleting_gets_it_back(site, deploy, sites
     deploy({"index.html": "old"})
     deploy({"index.html": "new"})
     age_blobs()
-    real_store = blobs.store
+    real_prepare = blobs.prepare
+    ran = []
 
-    def store_then_gc(payload):
-        stored = real_store(payload)
-        monkeypatch.setattr(blobs, "store", real_store)
-        assert gc.collect(keep=1).blobs_deleted == 1  # "old" is unused at this instant: deleted
-        return stored
+    def prepare_then_gc(payload, shas):
+        rows = real_prepare(payload, shas)  # the deploy has seen "old" stored: nothing to prepare
+        if not ran:
+            ran.append(gc.collect(keep=1).blobs_deleted)  # "old" is unused at this instant: deleted
+        return rows
 
-    monkeypatch.setattr(blobs, "store", store_then_gc)
+    monkeypatch.setattr(blobs, "prepare", prepare_then_gc)
     services.deploy_files(site, {"index.html": b"old"}, via="cli")  # the same bytes again
+    assert ran == [1]
     assert blobs.existing([blobs.sha256(b"old")]) == {blobs.sha256(b"old")}
     assert sites_client.get(HOST, "/").text == "old"
 

@@ -170,12 +170,17 @@ def deploy_files(site: Site, files: dict[str, bytes], *, via: str, actor: str = 
     except PoplistError as exc:
         _record_failure(site, via, actor, exc)
         raise
-    blobs.store(payload)  # in batches of their own: new blobs are safe from gc for its grace period
+    missing = set(payload) - blobs.existing(payload)
+    rows: list[blobs.Blob] = []
+    if sum(len(payload[sha][0]) for sha in missing) <= blobs.BATCH_BYTES:
+        rows = blobs.prepare(payload, missing)  # compressed now, inserted with the deploy: one commit in all
+    else:
+        blobs.store(payload)  # in batches of their own: new blobs are safe from gc for its grace period
     with transaction.atomic():
         deploy = _new_deploy(site, via, actor, Deploy.Status.READY, manifest)  # holds gc's lock
-        lost = set(payload) - blobs.existing(payload)  # a blob gc deleted since store() saw it
-        if lost:
-            blobs.store({sha: payload[sha] for sha in lost})
+        lacking = set(payload) - blobs.existing(payload)  # new ones, or one gc deleted since
+        ready = [row for row in rows if row.sha256 in lacking]
+        blobs.insert(ready + blobs.prepare(payload, lacking - {row.sha256 for row in ready}))
         _go_live(site, deploy)
     return deploy
 
