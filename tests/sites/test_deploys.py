@@ -116,3 +116,21 @@ def test_deploys_are_atomic_a_rejected_one_leaves_the_live_one(deploy, site, sit
     assert sites_client.get(HOST, "/").text == "live"
     statuses = list(site.deploys.order_by("number").values_list("status", "error"))
     assert statuses[0][0] == "ready" and statuses[1][0] == "failed" and "line 2" in statuses[1][1]
+
+
+def test_folders_on_disk_are_shared_by_deploys_and_sites_with_the_same_content(deploy, tenant, site, sites_cache):
+    import os
+
+    from poplist.sites import cache
+    from poplist.sites.services import create_site
+
+    trees = sites_cache / "sites" / "trees"
+    files = {"index.html": "home", "theme/a.css": "a{}" * 100, "theme/b.css": "b{}" * 100, "posts/1.html": "one"}
+    first = cache.materialise(deploy(files))
+    assert len(os.listdir(trees)) == 3  # the top folder, theme/, posts/
+    assert sorted(os.listdir(first / "theme")) == ["a.css", "a.css.br", "a.css.gz", "b.css", "b.css.br", "b.css.gz"]
+    second = cache.materialise(deploy({**files, "posts/1.html": "changed"}))
+    assert len(os.listdir(trees)) == 5  # one file changed: only the folders on its path are new
+    assert (second / "posts" / "1.html").read_text() == "changed" and (first / "posts" / "1.html").read_text() == "one"
+    mirror = cache.materialise(deploy(files, target=create_site(tenant, "mirror")))
+    assert len(os.listdir(trees)) == 5 and os.path.realpath(mirror) == os.path.realpath(first)

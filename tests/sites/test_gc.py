@@ -1,6 +1,7 @@
 """Garbage collection: deploys past the kept ones are pruned, unused blobs deleted, never one a deploy needs."""
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,11 @@ def shas(deploy) -> set[str]:
     return {entry["sha256"] for entry in deploy.manifest.values()}
 
 
-def test_old_deploys_are_pruned_their_own_blobs_deleted_shared_ones_kept(site, deploy, sites_client, sites_cache):
+def test_old_deploys_are_pruned_their_own_blobs_deleted_shared_ones_kept(
+    site, deploy, sites_client, sites_cache, monkeypatch
+):
     from poplist.core.errors import NotFound
+    from poplist.sites import cache
     from poplist.sites.gc import collect
     from poplist.sites.models import Blob
     from poplist.sites.services import rollback
@@ -30,8 +34,11 @@ def test_old_deploys_are_pruned_their_own_blobs_deleted_shared_ones_kept(site, d
     versions = [deploy({"index.html": f"version {n}", "theme.css": "shared"}) for n in range(1, 5)]
     gone = shas(versions[0]) - shas(versions[3])
     age_blobs()
+    monkeypatch.setattr("poplist.sites.gc.GRACE", NOW)  # the trees on disk are as old as the blobs
     folders = sites_cache / "sites" / "deploys"
-    (folders / f"{versions[0].id}-{versions[0].key}").mkdir(parents=True, exist_ok=True)  # as after a rollback
+    for version in versions:  # each deploy materialised on disk, as on a machine that served them all
+        cache.materialise(version)
+    trees = set(os.listdir(sites_cache / "sites" / "trees"))
 
     dry = collect(keep=2, dry_run=True)
     assert (dry.deploys_pruned, dry.blobs_deleted) == (2, 2) and dry.folders_removed >= 1
@@ -44,7 +51,10 @@ def test_old_deploys_are_pruned_their_own_blobs_deleted_shared_ones_kept(site, d
     assert statuses == [(1, "pruned"), (2, "pruned"), (3, "ready"), (4, "ready")]
     assert not Blob.objects.filter(sha256__in=gone).exists()
     assert Blob.objects.filter(sha256__in=shas(versions[3])).count() == 2  # theme.css is shared: kept
-    assert not (folders / f"{versions[0].id}-{versions[0].key}").exists()
+    assert not os.path.lexists(folders / f"{versions[0].id}-{versions[0].key}")
+    assert os.path.lexists(folders / f"{versions[2].id}-{versions[2].key}")
+    # The top folders of deploys 1 and 2 are gone (folders are content-addressed: 3 and 4 keep theirs).
+    assert len(trees - set(os.listdir(sites_cache / "sites" / "trees"))) == 2
     assert not list((sites_cache / "sites" / "blobs").glob(f"*/{next(iter(gone))}*"))
     assert sites_client.get(HOST, "/").text == "version 4"
     with pytest.raises(NotFound):

@@ -7,11 +7,13 @@
 3. Sweep: blobs neither marked nor younger than the grace period (a deploy stores its blobs
    before it commits its manifest) are deleted, in batches, each under `services.gc_lock` after
    re-reading the manifests of deploys made since the mark: a deploy is never left without a blob.
-4. This machine's disk cache: folders of deploys no longer kept, files of blobs no longer stored.
+4. This machine's disk cache: links of deploys no longer kept, folders (trees) no kept deploy
+   reaches, files of blobs no longer stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -144,21 +146,30 @@ def _sweep(candidates: dict[str, int], watermark: int, cutoff, report: Report) -
 
 
 def _tidy_disk(report: Report, dry_run: bool, dropped: set[int], deleted: set[str]) -> None:
-    """This machine's cache: folders of deploys not kept, files of blobs not stored, stale temporaries.
-    (`dropped` and `deleted`: what a dry run would have pruned and deleted, counted as gone.)"""
+    """This machine's cache: deploys not kept, folders (trees) no kept deploy reaches, files of blobs
+    not stored, stale temporaries. (`dropped`, `deleted`: what a dry run would prune and delete.)"""
     base = cache.root()
     old = time.time() - GRACE.total_seconds()
-    folders = base / "deploys"
-    entries = _listdir(folders)  # listed before the query: a folder is made only after its deploy is committed
+    deploys, trees = base / "deploys", base / "trees"
+    entries = _listdir(deploys)  # listed before the query: a deploy's link is made after its commit
+    tree_names = _listdir(trees)  # listed before the walk: a tree made since is not judged
     ready = Deploy.objects.filter(status=Deploy.Status.READY).exclude(pk__in=dropped)
     kept = {f"{pk}-{key}" for pk, key in ready.values_list("id", "key")}
+    roots = []
     for entry in entries:
-        path = folders / entry
-        building = entry.startswith(".build-")
-        if (building and _mtime(path) < old) or (not building and entry not in kept):
+        path = deploys / entry
+        if entry in kept:
+            roots.append(path)
+        elif not entry.startswith(".") or _mtime(path) < old:  # .link- / .build- temporaries: when stale
             report.folders_removed += 1
             if not dry_run:
-                shutil.rmtree(path, ignore_errors=True)
+                _remove(path)
+    reachable = _reachable(roots, trees)
+    for name in tree_names:
+        if name not in reachable and _mtime(trees / name) < old:  # a tree not linked yet is young
+            report.folders_removed += 1
+            if not dry_run:
+                _remove(trees / name)
     blobs = base / "blobs"
     for prefix in _listdir(blobs):
         names = _listdir(blobs / prefix)
@@ -174,6 +185,35 @@ def _tidy_disk(report: Report, dry_run: bool, dropped: set[int], deleted: set[st
                 report.files_removed += 1
                 if not dry_run:
                     path.unlink(missing_ok=True)
+
+
+def _reachable(roots: list[Path], trees: Path) -> set[str]:
+    """Names of the trees the kept deploys use, walking links into trees/ (each tree once)."""
+    prefix = f"{trees}/"
+    todo = []
+    for root in roots:
+        with contextlib.suppress(OSError):
+            todo.append(os.readlink(root))
+    seen: set[str] = set()
+    while todo:
+        tree = todo.pop()
+        if not tree.startswith(prefix) or tree[len(prefix) :] in seen:
+            continue
+        seen.add(tree[len(prefix) :])
+        with contextlib.suppress(OSError), os.scandir(tree) as children:
+            for child in children:
+                if child.is_symlink():
+                    target = os.readlink(child.path)
+                    if target.startswith(prefix):
+                        todo.append(target)
+    return seen
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _listdir(path: Path) -> list[str]:
