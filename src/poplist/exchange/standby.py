@@ -32,6 +32,7 @@ from poplist.exchange.models import Follow, Instance, this_instance
 GAP_WAIT = timedelta(seconds=5)
 SNAPSHOT_REWIND = 1000  # changes before the snapshot's head replayed, for transactions then in flight
 PAGE = 5000
+RETRIES = 20  # answers 429 or 5xx in a row before the primary counts as unreachable
 
 
 class PrimaryUnreachable(InvalidInput):
@@ -48,10 +49,21 @@ class FeedClient:
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
-        try:
-            response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
-        except httpx.HTTPError as exc:
-            raise PrimaryUnreachable(_("The primary did not answer: %(error)s"), error=str(exc)[:200]) from None
+        for _attempt in range(RETRIES):
+            try:
+                response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+            except httpx.HTTPError as exc:
+                raise PrimaryUnreachable(_("The primary did not answer: %(error)s"), error=str(exc)[:200]) from None
+            if response.status_code != 429 and response.status_code < 500:
+                break
+            # Rate limited (a standby catching up asks page after page, as does its first copy) or a passing
+            # failure of the primary: wait as told, and ask again.
+            wait = response.headers.get("Retry-After", "")
+            time.sleep(min(5.0, float(wait)) if wait.isdigit() else 0.5)
+        else:
+            raise PrimaryUnreachable(
+                _("The primary answered %(status)s: %(body)s"), status=response.status_code, body=response.text[:200]
+            )
         if response.status_code != 200:
             raise InvalidInput(
                 _("The primary answered %(status)s: %(body)s"), status=response.status_code, body=response.text[:200]
