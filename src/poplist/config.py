@@ -73,6 +73,9 @@ SETTINGS: dict[str, Setting] = {
     "sites_nginx_config": Setting(
         "POPLIST_SITES_NGINX_CONFIG", "", "Where the worker keeps `poplist sites nginx-config` current (empty: off)."
     ),
+    "sites_keep_deploys": Setting(
+        "POPLIST_SITES_KEEP_DEPLOYS", "10", "Ready deploys each site keeps for rollback; older ones' files are freed."
+    ),
     "sites_nginx_reload": Setting(
         "POPLIST_SITES_NGINX_RELOAD", "nginx -s reload", "Command the worker runs after rewriting that file."
     ),
