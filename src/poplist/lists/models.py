@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.models import Domain, Tenant
 
@@ -151,19 +152,19 @@ SETTABLE_FIELDS = [
 
 class Member(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner"
-        MODERATOR = "moderator"
-        MEMBER = "member"
+        OWNER = "owner", _("Owner")
+        MODERATOR = "moderator", _("Moderator")
+        MEMBER = "member", _("Member")
 
     class DeliveryMode(models.TextChoices):
-        REGULAR = "regular"
-        MIME_DIGEST = "mime_digest"
-        PLAIN_DIGEST = "plain_digest"
-        NOMAIL = "nomail"
+        REGULAR = "regular", _("Every post")
+        MIME_DIGEST = "mime_digest", _("Digest (MIME)")
+        PLAIN_DIGEST = "plain_digest", _("Digest (plain text)")
+        NOMAIL = "nomail", _("No mail (paused)")
 
     class Status(models.TextChoices):
-        ENABLED = "enabled"
-        DISABLED = "disabled"
+        ENABLED = "enabled", _("Enabled")
+        DISABLED = "disabled", _("Disabled")
 
     class DisabledReason(models.TextChoices):
         NONE = ""
@@ -304,10 +305,14 @@ class MemberEvent(models.Model):
     ref = models.CharField(max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # True: a one-click departure whose goodbye and owners' notice the worker has yet to write
+    # (lists.oneclick); null otherwise (a nullable column is added without rewriting the table).
+    notices_pending = models.BooleanField(null=True, default=None)
 
     class Meta:
         indexes = [
             models.Index(fields=["mailing_list", "email"], name="member_event_lookup"),
+            models.Index(fields=["id"], condition=Q(notices_pending=True), name="member_event_notices_due"),
             # The dashboard's subscribers-over-time chart reads recent events per list (web work).
             models.Index(fields=["mailing_list", "created_at"], name="member_event_recent"),
         ]
