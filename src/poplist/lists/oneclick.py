@@ -9,7 +9,8 @@ the event is committed with the departure.
 
 Requests of one process share transactions (`core.groupcommit`): N waiting requests are one
 BEGIN, ~6 statements and one fsync whatever N is. Measured with bench/web.py on 2 cores
-(see docs/web.md): 45/s and p99 1.9 s before, see the docs for the figure after.
+(docs/web.md): 45/s and p99 1.9 s before; 1,518/s with p99 11 ms after (SQLite; PostgreSQL
+1,268/s, p99 12 ms), from 8 loopback clients against 2 granian workers.
 """
 
 from __future__ import annotations
