@@ -22,6 +22,7 @@ from django.db import close_old_connections, connections
 
 from poplist.core import addresses
 from poplist.core.errors import InvalidInput
+from poplist.exchange.readonly import is_standby
 from poplist.inbound import dmarc, replies
 from poplist.inbound.receive import Incoming, make_incoming, receive, store_failure
 from poplist.inbound.routing import Route, resolve
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # the server's SIZE; lists set their own, lower, limits
 ROUTE_CACHE_SECONDS = 5.0
 INLINE_PARSE_BYTES = 64 * 1024
+STANDBY_CHECK_SECONDS = 1.0  # exchange.readonly.ROLE_TTL: a cached route is trusted no longer than the role
 
 
 class _NamedReplies:
@@ -60,6 +62,7 @@ class Handler:
         self.lmtp = lmtp
         self._routes = routes
         self._recycled = [time.monotonic()]
+        self._not_standby = [0.0]  # when this instance was last seen not to be a standby
 
     def _resolve(self, address: str) -> Route | None:
         # A short cache: a burst of posts to one list looks it up once; a new list is seen within seconds.
@@ -81,9 +84,13 @@ class Handler:
             return replies.BAD_RECIPIENT
         cached = self._routes.get(address)
         try:
-            if cached and cached[0] > time.monotonic():
+            now = time.monotonic()
+            if cached and cached[0] > now and now - self._not_standby[0] < STANDBY_CHECK_SECONDS:
                 route = cached[1]  # no hop to the reader thread: a burst of posts to one list costs one lookup
             else:
+                if await asyncio.get_running_loop().run_in_executor(self.reader, is_standby):
+                    return replies.STANDBY  # a standby's data comes from its primary only (exchange/readonly.py)
+                self._not_standby[0] = now
                 route = await asyncio.get_running_loop().run_in_executor(self.reader, self._resolve, address)
         except Exception:
             log.exception("route lookup failed for %r", address)
