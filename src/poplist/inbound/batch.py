@@ -56,7 +56,7 @@ def insert_later(*rows: models.Model) -> bool:
 
 
 def flush() -> None:
-    """Insert the queued rows, one bulk INSERT per model; a row's `_after` rows get its id first."""
+    """Insert the queued rows, one bulk INSERT per model, in order (a job before the rows that point at it)."""
     batch = current()
     if batch is None or not batch.rows:
         return
@@ -64,9 +64,5 @@ def flush() -> None:
     for row in batch.rows:
         by_model.setdefault(type(row), []).append(row)
     for model, rows in by_model.items():
-        for row in rows:
-            link = getattr(row, "_link", None)
-            if link is not None:  # (field name, the row whose id it takes), inserted before it
-                setattr(row, link[0], link[1].pk)
         model.objects.bulk_create(rows)
     batch.rows = []
