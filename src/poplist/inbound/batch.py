@@ -8,22 +8,24 @@ hand-batched for speed (0.5 ms of ORM work per post -> 0.15 ms, bench/inbound.py
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
-from django.db import models
+from django.db import models, transaction
 
 _local = threading.local()
 
 
 class BatchCache:
-    def __init__(self) -> None:
+    def __init__(self, optimistic: bool = False) -> None:
+        self.optimistic = optimistic  # no savepoint per message: any error replays the batch with them
         self.lists: dict[int, object] = {}
         self.filters: dict[int, tuple[list, list]] = {}
         self.rows: list[models.Model] = []  # inserted by `flush`, in order of first appearance of their model
 
 
-def begin() -> None:
-    _local.batch = BatchCache()
+def begin(*, optimistic: bool = False) -> None:
+    _local.batch = BatchCache(optimistic)
 
 
 def end() -> None:
@@ -32,6 +34,16 @@ def end() -> None:
 
 def current() -> BatchCache | None:
     return getattr(_local, "batch", None)
+
+
+def optimistic() -> bool:
+    batch = current()
+    return batch is not None and batch.optimistic
+
+
+def savepoint() -> contextlib.AbstractContextManager:
+    """A savepoint, except in an optimistic batch: there an error rolls the whole batch back instead."""
+    return contextlib.nullcontext() if optimistic() else transaction.atomic()
 
 
 def mark() -> int:
