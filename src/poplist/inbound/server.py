@@ -22,6 +22,7 @@ from django.db import close_old_connections, connections
 
 from poplist.core import addresses
 from poplist.core.errors import InvalidInput
+from poplist.exchange.readonly import is_standby
 from poplist.inbound import dmarc, replies
 from poplist.inbound.receive import Incoming, make_incoming, receive, store_failure
 from poplist.inbound.routing import Route, resolve
@@ -79,6 +80,8 @@ class Handler:
         if any(ch in address for ch in "\r\n\x00"):
             return replies.BAD_RECIPIENT
         try:
+            if await asyncio.get_running_loop().run_in_executor(self.reader, is_standby):
+                return replies.STANDBY  # a standby's data comes from its primary only (exchange/readonly.py)
             route = await asyncio.get_running_loop().run_in_executor(self.reader, self._resolve, address)
         except Exception:
             log.exception("route lookup failed for %r", address)
