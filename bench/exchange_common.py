@@ -57,7 +57,9 @@ class Instance:
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(os.environ["POPLIST_BENCH_LOG"], "a")
+            if os.environ.get("POPLIST_BENCH_LOG")
+            else subprocess.DEVNULL,
             start_new_session=True,
         )
 

@@ -1,11 +1,14 @@
-"""Figure: a live standby's lag (commit on the primary -> visible on the standby), p50/p99, and time to promote.
+"""Figure: a live standby's lag (commit on the primary -> visible on the standby), p50/p99, time to promote, log size.
 
-    python bench/exchange_mirror.py [--seconds 20] [--rate 50] [--primary sqlite] [--standby sqlite]
+    python bench/exchange_mirror.py [--seconds 20] [--rate 50] [--primary sqlite] [--standby sqlite] [--keep 1000]
 
 Two instances on loopback: the primary runs `poplist web` (the feed), the standby runs
 `poplist standby follow`. This process writes on the primary steadily (a subscription every
 1/rate s, a post every tenth) and a thread watches the standby's database every 5 ms. Goals
 (issue 8): lag p99 <= 5 s, promotion <= 30 s. The baseline in the same run is the poll interval.
+The change log is pruned every --prune-every seconds (the worker does it every minute) keeping
+--keep changes behind the standby; its size is sampled every second, against the changes logged
+in all (what the table would hold unpruned).
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.2, help="the standby's poll interval once caught up")
     parser.add_argument("--primary", default="sqlite")
     parser.add_argument("--standby", default="sqlite")
+    parser.add_argument("--keep", type=int, default=1000, help="changes kept behind the standby when pruning")
+    parser.add_argument("--prune-every", type=float, default=2.0, help="seconds between prunes")
     args = parser.parse_args()
     primary, standby = Instance(args.primary), Instance(args.standby)
     processes = []
@@ -91,6 +96,7 @@ def main() -> None:
         from django.db import transaction
 
         from poplist.archive.services import archive_message
+        from poplist.exchange.pruning import log_size, prune
         from poplist.lists.models import MailingList, Member
 
         mailing_list = MailingList.objects.get(address="live@lists.bench.test")
@@ -115,7 +121,15 @@ def main() -> None:
         interval = 1 / args.rate
         started = time.monotonic()
         i = 0
+        sizes: list[int] = []
+        pruned_at = sampled_at = started
         while time.monotonic() - started < args.seconds:
+            if time.monotonic() - pruned_at >= args.prune_every:
+                prune(args.keep)
+                pruned_at = time.monotonic()
+            if time.monotonic() - sampled_at >= 1.0:
+                sizes.append(log_size()["rows"])
+                sampled_at = time.monotonic()
             email = f"live{i}@example.org"
             with transaction.atomic():
                 Member.objects.create(mailing_list=mailing_list, email=email)
@@ -135,6 +149,12 @@ def main() -> None:
         print(f"primary {args.primary} -> standby {args.standby}: {len(committed)} writes at {args.rate:.0f}/s")
         print(f"  lag p50 {p50:.3f} s   p99 {p99:.3f} s   max {lags[-1]:.3f} s   (poll interval {args.poll} s)")
         print(f"  seen on the standby: {len(lags)}/{len(committed)}")
+        logged = log_size()["head"]
+        print(
+            f"  change log: {logged:,} changes logged in all (unpruned size); pruned every {args.prune_every} s"
+            f" keeping {args.keep}: rows max {max(sizes):,}, median {statistics.median(sizes):,.0f},"
+            f" at the end {sizes[-1]:,} ({max(sizes) / logged:.2f} of unpruned)"
+        )
         kill(processes[0])  # the primary goes away
         begun = time.monotonic()
         promoted = json.loads(standby.run("standby", "promote", "--json"))

@@ -61,11 +61,20 @@ SETTINGS: dict[str, Setting] = {
     ),
     "api_rate": Setting("POPLIST_API_RATE", "20", "REST API: requests per second per token, per web worker."),
     "api_burst": Setting("POPLIST_API_BURST", "200", "REST API: requests a token may make at once before the rate."),
+    "standby_keep_changes": Setting(
+        "POPLIST_STANDBY_KEEP_CHANGES", "10000", "Changes the log keeps behind the slowest standby once pruned."
+    ),
+    "standby_forget_days": Setting(
+        "POPLIST_STANDBY_FORGET_DAYS", "7", "Days after which a silent standby no longer holds back the change log."
+    ),
     "export_retention_days": Setting(
         "POPLIST_EXPORT_RETENTION_DAYS", "90", "Days a closed tenant's export stays downloadable."
     ),
     "sites_nginx_config": Setting(
         "POPLIST_SITES_NGINX_CONFIG", "", "Where the worker keeps `poplist sites nginx-config` current (empty: off)."
+    ),
+    "sites_keep_deploys": Setting(
+        "POPLIST_SITES_KEEP_DEPLOYS", "10", "Ready deploys each site keeps for rollback; older ones' files are freed."
     ),
     "sites_nginx_reload": Setting(
         "POPLIST_SITES_NGINX_RELOAD", "nginx -s reload", "Command the worker runs after rewriting that file."

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "poplist.exchange.middleware.StandbyMiddleware",  # a standby refuses changes: 503
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,6 +97,8 @@ def _database(url: str) -> dict:
                 ),
             },
             "TEST": {"NAME": str(Path(parsed["NAME"]).with_suffix(".test.sqlite3"))},
+            # Each server thread keeps its connection (opening one runs the pragmas above every time).
+            "CONN_MAX_AGE": 60,
         }
     database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     database["ENGINE"] = "django.db.backends.postgresql"

@@ -30,7 +30,7 @@ def tar_of(files: dict[str, str]) -> bytes:
 
 
 def test_cli_create_deploy_rollback_and_domains(cli, tenant, sites_cache, sites_client, write_tree, tmp_path):
-    created = cli("site", "create", "blog", "--tenant", "acme", "--domain", "www.acme.test", "--json")
+    created = cli("site", "create", "blog", "--tenant", "acme", "--domain", "www.acme.test", "--verified", "--json")
     assert created.exit_code == 0, created.output
     assert json.loads(created.output)["hostnames"] == ["blog.sites.test", "www.acme.test"]
 
@@ -58,21 +58,24 @@ def test_cli_create_deploy_rollback_and_domains(cli, tenant, sites_cache, sites_
     missing = cli("site", "rollback", "blog", "9")
     assert missing.exit_code == 2 and "no finished deploy 9" in missing.output
 
-    assert cli("site", "domains", "blog", "add", "shop.acme.test").exit_code == 0
+    assert cli("site", "domains", "blog", "add", "shop.acme.test", "--verified").exit_code == 0
     assert sites_client.get("shop.acme.test", "/").text == "one"
     assert cli("site", "domains", "blog", "remove", "shop.acme.test").exit_code == 0
     assert sites_client.get("shop.acme.test", "/").status == 299  # not a site any more: the host's pages
-    assert cli("site", "domains", "blog").output.split() == ["blog.sites.test", "www.acme.test"]
+    listed = cli("site", "domains", "blog").output.splitlines()
+    assert listed == ["blog.sites.test  default", "www.acme.test  verified"]
 
 
 def test_hostnames_are_unique_across_the_instance(site, other_tenant):
     from poplist.core.errors import Conflict, InvalidInput
     from poplist.sites.services import add_hostname, create_site
 
-    add_hostname(site, "www.acme.test")
+    add_hostname(site, "www.acme.test", verified=True)
     theirs = create_site(other_tenant, "globex")
     with pytest.raises(Conflict, match="already used"):
         add_hostname(theirs, "WWW.ACME.TEST")
+    with pytest.raises(Conflict, match="already a hostname of this site"):
+        add_hostname(site, "www.acme.test")
     with pytest.raises(Conflict, match="taken"):
         create_site(other_tenant, "blog")
     with pytest.raises(InvalidInput, match="given by the host"):
@@ -113,3 +116,21 @@ def test_deploys_are_atomic_a_rejected_one_leaves_the_live_one(deploy, site, sit
     assert sites_client.get(HOST, "/").text == "live"
     statuses = list(site.deploys.order_by("number").values_list("status", "error"))
     assert statuses[0][0] == "ready" and statuses[1][0] == "failed" and "line 2" in statuses[1][1]
+
+
+def test_folders_on_disk_are_shared_by_deploys_and_sites_with_the_same_content(deploy, tenant, site, sites_cache):
+    import os
+
+    from poplist.sites import cache
+    from poplist.sites.services import create_site
+
+    trees = sites_cache / "sites" / "trees"
+    files = {"index.html": "home", "theme/a.css": "a{}" * 100, "theme/b.css": "b{}" * 100, "posts/1.html": "one"}
+    first = cache.materialise(deploy(files))
+    assert len(os.listdir(trees)) == 3  # the top folder, theme/, posts/
+    assert sorted(os.listdir(first / "theme")) == ["a.css", "a.css.br", "a.css.gz", "b.css", "b.css.br", "b.css.gz"]
+    second = cache.materialise(deploy({**files, "posts/1.html": "changed"}))
+    assert len(os.listdir(trees)) == 5  # one file changed: only the folders on its path are new
+    assert (second / "posts" / "1.html").read_text() == "changed" and (first / "posts" / "1.html").read_text() == "one"
+    mirror = cache.materialise(deploy(files, target=create_site(tenant, "mirror")))
+    assert len(os.listdir(trees)) == 5 and os.path.realpath(mirror) == os.path.realpath(first)

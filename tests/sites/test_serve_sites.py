@@ -30,7 +30,10 @@ def test_deploy_and_rollback_seen_through_poplist_serve(run_poplist, tmp_path):
     env = {"POPLIST_SITES_DOMAIN": "sites.test"}
     assert run_poplist("tenant", "create", "acme", "--name", "Acme", env=env).returncode == 0
     assert (
-        run_poplist("site", "create", "blog", "--tenant", "acme", "--domain", "www.acme.test", env=env).returncode == 0
+        run_poplist(
+            "site", "create", "blog", "--tenant", "acme", "--domain", "www.acme.test", "--verified", env=env
+        ).returncode
+        == 0
     )
     for version in ("one", "two"):
         folder = tmp_path / version

@@ -129,7 +129,7 @@ def test_suspended_tenant_gets_the_notice_page_and_keeps_its_content(live, tenan
 def test_custom_domain_and_nothing_deployed_yet(site, sites_client, deploy):
     from poplist.sites.services import add_hostname
 
-    add_hostname(site, "www.Example.ORG")
+    add_hostname(site, "www.Example.ORG", verified=True)
     assert sites_client.get("www.example.org", "/").status == 404
     deploy({"index.html": "hi"})
     assert sites_client.get("WWW.example.org.", "/").text == "hi"

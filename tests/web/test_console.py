@@ -225,3 +225,37 @@ def test_an_import_left_by_a_dead_process_is_resumed_by_the_worker(mailing_list)
     job.refresh_from_db()
     assert job.status == "done" and job.report["added"] == 1 and bytes(job.data) == b""
     assert Member.objects.filter(email="ann@example.org", role="member").exists()
+
+
+def test_chart_series_count_by_utc_day(mailing_list):
+    """The dashboard's day buckets are UTC days, computed by the database (SQLite and PostgreSQL alike)."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from poplist.lists.models import MailingList, MemberEvent
+    from poplist.web import queries
+
+    today = timezone.now().date()
+    yesterday = today - timedelta(days=1)
+    late = datetime.combine(yesterday, time(23, 59, 30), tzinfo=UTC)
+    early = datetime.combine(today, time(0, 0, 10), tzinfo=UTC)
+    for when, action in [(late, "subscribed"), (late, "subscribed"), (early, "unsubscribed")]:
+        MemberEvent.objects.create(mailing_list=mailing_list, email="x@example.org", action=action, created_at=when)
+    series = dict(queries.subscribers_series(MailingList.objects.filter(pk=mailing_list.pk), 10))
+    # 10 members now; today one left (so 11 at the end of yesterday), yesterday two joined.
+    assert (series[today], series[yesterday], series[yesterday - timedelta(days=1)]) == (10, 11, 9)
+
+
+def test_role_mode_and_status_labels_are_translated(owner_client, owner, mailing_list):
+    add(mailing_list, "ann@example.org")
+    owner.language = "fr"
+    owner.save(update_fields=["language"])
+    html = owner_client.get(f"/console/lists/{mailing_list.address}/members/").content.decode()
+    for label in ("Propriétaire", "Modérateur", "Membre", "Chaque message", "Résumé (texte brut)", "Désactivé"):
+        assert f">{label}</option>" in html, label
+    assert "<td>Chaque message</td>" in html  # ann's delivery mode in her row
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    html = owner_client.get(f"/console/lists/{mailing_list.address}/members/").content.decode()
+    assert ">Owner</option>" in html and "<td>Every post</td>" in html

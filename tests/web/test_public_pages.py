@@ -7,6 +7,7 @@ import pytest
 
 from poplist.lists import subscriptions
 from poplist.lists.models import Member
+from poplist.lists.oneclick import send_departure_notices
 from poplist.lists.subscriptions import Origin
 from poplist.testing.mail import body_of, queued
 
@@ -70,7 +71,10 @@ def test_one_click_unsubscribe_needs_no_login_nor_csrf_and_is_idempotent(live_se
         answer = httpx.post(url, data={"List-Unsubscribe": "One-Click"})
         assert answer.status_code == 200
     assert not Member.objects.filter(role="member").exists()
+    assert queued("goodbye") == []  # the worker writes it, out of the request
+    assert send_departure_notices() == 1
     assert len(queued("goodbye")) == 1
+    assert send_departure_notices() == 0
     assert httpx.post(url, data={"something": "else"}).status_code == 400
 
 

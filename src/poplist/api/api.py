@@ -29,6 +29,7 @@ from poplist.api.ratelimit import TokenRateThrottle
 from poplist.api.validation import field_errors
 from poplist.core.errors import PoplistError
 from poplist.core.tokens import token_digest
+from poplist.exchange.readonly import is_standby
 
 log = logging.getLogger(__name__)
 LAST_USED_PRECISION = timedelta(minutes=1)  # a write per request would serialise readers on SQLite
@@ -46,7 +47,8 @@ class TokenAuth(HttpBearer):
         if found is None or not _usable(found):
             return None
         now = timezone.now()
-        if found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION:
+        stale = found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION
+        if stale and not is_standby():  # a standby serves reads; it keeps no last use
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         if found.user_id and "HTTP_ACCEPT_LANGUAGE" not in request.META:
             translation.activate(found.user.language)  # no header: the user's own preference

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from poplist.archive.models import ArchivedMessage, Thread
-from poplist.core.mime import parse_message, plain_text_of
+from poplist.core.mime import header_text, parse_message, plain_text_of
 from poplist.lists.models import MailingList
 
 SUBJECT_THREADING_WINDOW = timedelta(days=30)
@@ -44,28 +46,68 @@ def archive_message(
     received_at: datetime | None = None,
     live: bool = True,
     message: EmailMessage | None = None,
+    body: tuple[str, bool] | None = None,
+    headers: Callable[[str], str] | None = None,
 ) -> ArchivedMessage:
     """Store a post in the list's archive (idempotent on Message-ID); call inside the acceptance transaction.
 
     `live` posts arrive now: a Date header days away from the arrival time is a wrong clock
     and the arrival time is used. Imported archives (`live=False`) keep their Date headers.
-    Inbound passes the `message` it parsed already (parsing again cost it 40% of a post's time).
+    Inbound passes the `message` it parsed already (parsing again cost it 40% of a post's time),
+    and the `body` (text, has attachments) its rules read, when they read all of it, and
+    `headers`, its reader of decoded headers (each parsed once for the rules and the archive).
     """
     message = message if message is not None else parse_message(raw)
-    message_id = message_id or (message_ids(str(message.get("Message-ID", ""))) or [""])[0]
+    read = headers if headers is not None else functools.partial(header_text, message)
+    message_id = message_id or (message_ids(read("Message-ID")) or [""])[0]
     if not message_id:
         message_id = f"<{hashlib.sha1(raw).hexdigest()}@poplist.invalid>"
     pid = permalink_id(message_id)
-    existing = ArchivedMessage.objects.filter(mailing_list=mailing_list, permalink_id=pid).first()
-    if existing:
-        return existing
     received_at = received_at or timezone.now()
     date = _sane_date(message, received_at, live)
-    subject = " ".join(str(message.get("Subject", "") or "").split())[:500]
-    author_name, author_email = _author(message)
-    in_reply_to = (message_ids(str(message.get("In-Reply-To", ""))) or [""])[0]
-    references = message_ids(str(message.get("References", "")))
-    body_text, has_attachments = plain_text_of(message)
+    subject = " ".join(read("Subject").split())[:500]
+    author_name, author_email = _author(read("From"))
+    in_reply_to = (message_ids(read("In-Reply-To")) or [""])[0]
+    references = message_ids(read("References"))
+    body_text, has_attachments = body if body is not None else plain_text_of(message)
+    try:
+        # Idempotent by the unique (list, permalink) index, not by a SELECT first: one query less per post.
+        return _store(
+            mailing_list,
+            raw,
+            message_id,
+            pid,
+            subject,
+            (author_name, author_email),
+            in_reply_to,
+            references,
+            date,
+            received_at,
+            body_text,
+            has_attachments,
+        )
+    except IntegrityError:
+        existing = ArchivedMessage.objects.filter(mailing_list=mailing_list, permalink_id=pid).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _store(
+    mailing_list,
+    raw,
+    message_id,
+    pid,
+    subject,
+    author,
+    in_reply_to,
+    references,
+    date,
+    received_at,
+    body_text,
+    has_attachments,
+) -> ArchivedMessage:
+    author_name, author_email = author
     with transaction.atomic():
         parent = _find_parent(mailing_list, in_reply_to, references)
         thread = parent.thread if parent else _thread_by_subject(mailing_list, subject, date)
@@ -77,7 +119,11 @@ def archive_message(
                 normalized_subject=normalize_subject(subject),
                 started_at=date,
                 last_activity=date,
+                message_count=1,  # counted here: one UPDATE less per new thread
             )
+            new_thread = True
+        else:
+            new_thread = False
         archived = ArchivedMessage.objects.create(
             mailing_list=mailing_list,
             thread=thread,
@@ -96,9 +142,11 @@ def archive_message(
             size=len(raw),
             raw=raw,
         )
-        Thread.objects.filter(pk=thread.pk).update(message_count=F("message_count") + 1)
-        if date > thread.last_activity:
-            Thread.objects.filter(pk=thread.pk).update(last_activity=date)
+        if not new_thread:
+            changes = {"message_count": F("message_count") + 1}
+            if date > thread.last_activity:
+                changes["last_activity"] = date
+            Thread.objects.filter(pk=thread.pk).update(**changes)
     return archived
 
 
@@ -133,8 +181,10 @@ def _thread_by_subject(mailing_list: MailingList, subject: str, date: datetime) 
 
 
 def _sane_date(message: EmailMessage, received_at: datetime, live: bool) -> datetime:
+    # The raw value: the default policy's Date header would parse it, format it, and we would parse it again.
+    value = next((str(v) for k, v in message.raw_items() if k.lower() == "date"), "")
     try:
-        date = parsedate_to_datetime(str(message.get("Date", "")))
+        date = parsedate_to_datetime(" ".join(value.split()))
     except (TypeError, ValueError, IndexError):
         return received_at
     if date is None:
@@ -147,9 +197,9 @@ def _sane_date(message: EmailMessage, received_at: datetime, live: bool) -> date
     return date
 
 
-def _author(message: EmailMessage) -> tuple[str, str]:
+def _author(from_header: str) -> tuple[str, str]:
     try:
-        pairs = getaddresses([str(message.get("From", ""))])
+        pairs = getaddresses([from_header])
     except (TypeError, ValueError, IndexError):
         return "", ""
     name, address = pairs[0] if pairs else ("", "")

@@ -184,8 +184,9 @@ class Rate:
         }
 
 
-def rates(by: str = "tenant", days: int = 30, now: datetime | None = None) -> list[Rate]:
-    """Bounce and complaint rates over the last `days`, per tenant (`by="tenant"`) or per sending domain.
+def rates(by: str = "tenant", days: int = 30, now: datetime | None = None, tenant=None) -> list[Rate]:
+    """Bounce and complaint rates over the last `days`, per tenant (`by="tenant"`) or per sending domain;
+    of one tenant's lists only when `tenant` is given.
 
     Each address counts once per class in the period. Failures about addresses that were not
     members are left out (backscatter, forged reports). The denominator is
@@ -198,11 +199,13 @@ def rates(by: str = "tenant", days: int = 30, now: datetime | None = None) -> li
     events = BounceEvent.objects.filter(created_at__gt=since, kind__in=["hard", "soft", "policy", "complaint"]).filter(
         Q(kind="complaint") | ~Q(outcome__in=["not_a_member", "discarded"])
     )
+    if tenant is not None:
+        events = events.filter(tenant=tenant)
     counted = events.values(group, "kind").annotate(n=Count("email", distinct=True)).order_by()
     table: dict[str, dict[str, int]] = {}
     for row in counted:
         table.setdefault(row[group], {})[row["kind"]] = row["n"]
-    sent = deliveries(by, since, now)
+    sent = deliveries(by, since, now, tenant)
     keys = sorted(set(table) | set(sent))
     return [
         Rate(
@@ -217,8 +220,8 @@ def rates(by: str = "tenant", days: int = 30, now: datetime | None = None) -> li
     ]
 
 
-def deliveries(by: str, since: datetime, until: datetime) -> dict[str, int]:
-    """Copies sent per tenant or sending domain in the period.
+def deliveries(by: str, since: datetime, until: datetime, tenant=None) -> dict[str, int]:
+    """Copies sent per tenant or sending domain in the period (of one tenant's lists when given).
 
     Posts and digests: delivery's per-list daily counter (`DeliveryDay.sent`, copies the relay
     accepted) for the days of the period; notices: every recipient of those sent in the period.
@@ -226,18 +229,16 @@ def deliveries(by: str, since: datetime, until: datetime) -> dict[str, int]:
     from poplist.delivery.models import DeliveryDay, OutboundMessage
 
     group_day = "mailing_list__tenant__slug" if by == "tenant" else "mailing_list__domain__name"
-    days = (
-        DeliveryDay.objects.filter(day__gte=since.date(), day__lte=until.date())
-        .values(group_day)
-        .annotate(n=Sum("sent"))
-        .order_by()
-    )
+    days = DeliveryDay.objects.filter(day__gte=since.date(), day__lte=until.date())
+    notices = OutboundMessage.objects.filter(status="sent", sent_at__gt=since, sent_at__lte=until)
+    if tenant is not None:
+        days, notices = days.filter(mailing_list__tenant=tenant), notices.filter(tenant=tenant)
+    days = days.values(group_day).annotate(n=Sum("sent")).order_by()
     out: dict[str, int] = {}
     for row in days:
         if row[group_day]:
             out[row[group_day]] = out.get(row[group_day], 0) + (row["n"] or 0)
     group_notice = "tenant__slug" if by == "tenant" else "mailing_list__domain__name"
-    notices = OutboundMessage.objects.filter(status="sent", sent_at__gt=since, sent_at__lte=until)
     for key, recipients in notices.values_list(group_notice, "recipients").iterator(chunk_size=5000):
         if key:
             out[key] = out.get(key, 0) + len(recipients or [])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Router
+from ninja import Router, Schema
 
 from poplist.accounts.services import get_tenant
 from poplist.core.errors import Forbidden, InvalidInput, NotFound
-from poplist.exchange import feed, services
+from poplist.exchange import failover, feed, services
 
 PREFIX = "/export"
 router = Router(tags=["export"])
@@ -40,15 +40,33 @@ def _host_token(request: HttpRequest) -> None:
 
 
 @router.get("/feed", summary="Changes after a sequence number (for a standby)", response={200: dict})
-def change_feed(request: HttpRequest, after: int = 0, limit: int = 5000) -> dict:
+def change_feed(request: HttpRequest, after: int = 0, limit: int = 5000, standby: str = "") -> dict:
+    """`standby` (the follower's instance id) acknowledges every change up to `after`: the log may be pruned there."""
     _host_token(request)
-    return feed.changes_page(after, limit)
+    return feed.changes_page(after, limit, standby or None)
 
 
 @router.get("/feed/tables", summary="The replicated tables, parents first, and the feed's head", response={200: dict})
-def feed_tables(request: HttpRequest) -> dict:
+def feed_tables(request: HttpRequest, standby: str = "") -> dict:
     _host_token(request)
-    return {"tables": feed.tables(), "head": feed.head()}
+    return feed.listing(standby or None)
+
+
+@router.get("/feed/status", summary="This node's id, role, epoch, and whom it was promoted from", response={200: dict})
+def feed_status(request: HttpRequest) -> dict:
+    _host_token(request)
+    return failover.node_status()
+
+
+class FenceIn(Schema):
+    epoch: int
+    instance: str
+
+
+@router.post("/feed/fence", summary="A newer primary fences this node: it takes no more writes", response={200: dict})
+def feed_fence(request: HttpRequest, payload: FenceIn) -> dict:
+    _host_token(request)
+    return failover.fence(payload.epoch, payload.instance)
 
 
 @router.get("/feed/snapshot", summary="One page of a table for a standby's first copy", response={200: dict})

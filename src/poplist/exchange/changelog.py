@@ -12,9 +12,9 @@ from __future__ import annotations
 from django.apps import apps
 from django.db import connection, models
 
-from poplist.exchange.models import Change, Follow, Instance
+from poplist.exchange.models import Change, Follow, Follower, Instance
 
-SKIP = {Change, Follow, Instance}
+SKIP = {Change, Follow, Follower, Instance}
 
 
 def replicated_models() -> list[type[models.Model]]:

@@ -100,17 +100,53 @@ def standby_status(as_json: bool) -> None:
 
 
 @standby.command("promote")
+@click.option("--token", envvar="POPLIST_STANDBY_TOKEN", default=None, help="Token it followed with: fence the old.")
 @json_option
-def standby_promote(as_json: bool) -> None:
+def standby_promote(token: str | None, as_json: bool) -> None:
     """Make this standby the primary (it stops following; start `poplist serve` to take the traffic)."""
     from poplist.exchange import standby as service
 
-    emit(service.promote(), as_json, lambda data: f"promoted in {data['seconds']} s")
+    emit(
+        service.promote(token),
+        as_json,
+        lambda data: [f"promoted in {data['seconds']} s, epoch {data['epoch']}", f"old primary: {data['old_primary']}"],
+    )
+
+
+@standby.command("demote")
+@click.argument("new_primary_url")
+@click.option("--token", envvar="POPLIST_STANDBY_TOKEN", required=True, help="A host-wide token of the new primary.")
+@click.option("--force", is_flag=True, help="Also when the new primary was not promoted from this node.")
+@json_option
+def standby_demote(new_primary_url: str, token: str, force: bool, as_json: bool) -> None:
+    """On an old primary: save what the new one lacks, empty this node and make it a standby of NEW_PRIMARY_URL."""
+    from poplist.exchange import failover
+
+    emit(
+        failover.demote(new_primary_url, token, force=force),
+        as_json,
+        lambda data: [
+            f"demoted: now a standby of {data['primary']} (epoch {data['epoch']})",
+            f"{data['diverged_changes']} changes the new primary lacks saved to {data['diverged_file']}",
+            f"next: poplist standby follow {data['primary']}",
+        ],
+    )
+
+
+@standby.command("prune")
+@click.option("--keep", type=int, default=None, help="Changes to keep behind the slowest standby (default: setting).")
+@json_option
+def standby_prune(keep: int | None, as_json: bool) -> None:
+    """Delete the changes every standby has acknowledged (the worker does it every minute)."""
+    from poplist.exchange import pruning
+
+    deleted = pruning.prune(keep)
+    emit({"deleted": deleted, **pruning.log_size()}, as_json, lambda data: [f"{k}: {v}" for k, v in data.items()])
 
 
 @group("mirror")
 def mirror() -> None:
-    """Another name for `poplist standby` (enable, follow, status, promote)."""
+    """Another name for `poplist standby` (enable, follow, status, promote, demote, prune)."""
 
 
 for _command in standby.commands.values():

@@ -11,17 +11,18 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import models
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from poplist.exchange.changelog import model_for_table, replicated_models
 from poplist.exchange.format import dumps
-from poplist.exchange.models import Change
-from poplist.exchange.services import read_snapshot
+from poplist.exchange.models import Change, Follower, this_instance
+from poplist.exchange.services import Gone, read_snapshot
 
 MAX_LIMIT = 20_000
 
@@ -43,8 +44,41 @@ def row_states(model: type[models.Model], pks: list[Any]) -> dict[str, dict[str,
     return found
 
 
-def changes_page(after: int, limit: int) -> dict[str, Any]:
+ACK_EVERY = timedelta(seconds=10)  # a follower's acknowledgement is written when it moved, or this often
+
+
+class Pruned(Gone):
+    code = "pruned"
+
+
+def node() -> dict[str, Any]:
+    """Who serves this feed: a follower checks it is still the primary it follows, and not an older one."""
+    instance = this_instance()
+    return {"instance": instance.uuid, "epoch": instance.epoch, "role": instance.role}
+
+
+def acknowledge(standby: str | None, seq: int) -> None:
+    """A standby that asks for the changes after `seq` holds every one up to it: the log may be pruned to there."""
+    if not standby:
+        return
+    now = timezone.now()
+    found = Follower.objects.filter(instance=standby[:36]).first()
+    if found is None:
+        Follower.objects.create(instance=standby[:36], acked_seq=seq, seen_at=now)
+    elif found.acked_seq != seq or now - found.seen_at > ACK_EVERY:
+        Follower.objects.filter(pk=found.pk).update(acked_seq=seq, seen_at=now)
+
+
+def changes_page(after: int, limit: int, standby: str | None = None) -> dict[str, Any]:
     limit = max(1, min(limit, MAX_LIMIT))
+    pruned = this_instance().pruned_through
+    if after < pruned:
+        raise Pruned(
+            _("The changes after %(after)s were pruned from the log (up to %(pruned)s): copy this instance afresh."),
+            after=after,
+            pruned=pruned,
+        )
+    acknowledge(standby, after)
     with read_snapshot():
         rows = list(Change.objects.filter(seq__gt=after).order_by("seq").values_list("seq", "tbl", "row", "at")[:limit])
         head = Change.objects.aggregate(head=Max("seq"))["head"] or 0
@@ -70,6 +104,7 @@ def changes_page(after: int, limit: int) -> dict[str, Any]:
         "head": head,
         "now": timezone.now().isoformat(),
         "sha256": hashlib.sha256(b"".join(dumps(c) for c in changes)).hexdigest(),
+        **node(),
     }
 
 
@@ -89,6 +124,16 @@ def snapshot_page(table: str, after: str | None, limit: int) -> dict[str, Any]:
 
 def tables() -> list[str]:
     return [m._meta.db_table for m in replicated_models()]
+
+
+def listing(standby: str | None = None) -> dict[str, Any]:
+    """The start of a first copy: the tables, parents first, and the head; the log is kept from a little before it."""
+    from poplist.exchange.standby import SNAPSHOT_REWIND
+
+    top = head()
+    start = max(0, top - SNAPSHOT_REWIND, this_instance().pruned_through)
+    acknowledge(standby, start)
+    return {"tables": tables(), "head": top, "start": start, **node()}
 
 
 def head() -> int:

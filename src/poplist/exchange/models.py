@@ -22,6 +22,10 @@ class Instance(models.Model):
     uuid = models.CharField(max_length=36, default=_new_uuid)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PRIMARY)
     feed_enabled = models.BooleanField(default=False)  # `poplist standby enable`: change triggers installed
+    # The generation of primaries: a promotion takes one more than any it has seen, so two nodes that both
+    # think they are primary are told apart (the lower one is fenced, then demoted).
+    epoch = models.BigIntegerField(default=1)
+    pruned_through = models.BigIntegerField(default=0)  # every change up to this seq was pruned from the log
     created_at = models.DateTimeField(default=timezone.now)
 
 
@@ -50,6 +54,8 @@ class Follow(models.Model):
     """On a standby: which primary it follows and how far it has applied the feed (resumable)."""
 
     primary_url = models.CharField(max_length=500)
+    primary_instance = models.CharField(max_length=36, blank=True)  # the uuid the primary gave on the first page
+    primary_epoch = models.BigIntegerField(default=0)  # the highest epoch it has shown
     applied_seq = models.BigIntegerField(default=0)
     applied_at = models.DateTimeField(null=True, blank=True)  # the primary's time of the last change applied
     caught_up_at = models.DateTimeField(null=True, blank=True)  # our time when the feed was last empty
@@ -60,3 +66,11 @@ class Follow(models.Model):
     snapshot_done = models.BooleanField(default=False)
     started_at = models.DateTimeField(default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
+
+
+class Follower(models.Model):
+    """On a primary: a standby that reads the feed, and the last change it acknowledged (for pruning the log)."""
+
+    instance = models.CharField(max_length=36, unique=True)  # the standby's own uuid
+    acked_seq = models.BigIntegerField(default=0)  # it asked for changes after this one: it holds them all
+    seen_at = models.DateTimeField(default=timezone.now)

@@ -25,13 +25,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from poplist.core.errors import Conflict, InvalidInput
-from poplist.exchange import changelog
+from poplist.exchange import changelog, readonly
 from poplist.exchange.format import dumps
 from poplist.exchange.models import Follow, Instance, this_instance
 
 GAP_WAIT = timedelta(seconds=5)
 SNAPSHOT_REWIND = 1000  # changes before the snapshot's head replayed, for transactions then in flight
 PAGE = 5000
+RETRIES = 20  # answers 429 or 5xx in a row before the primary counts as unreachable
 
 
 class PrimaryUnreachable(InvalidInput):
@@ -48,8 +49,30 @@ class FeedClient:
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
+        for _attempt in range(RETRIES):
+            try:
+                response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+            except httpx.HTTPError as exc:
+                raise PrimaryUnreachable(_("The primary did not answer: %(error)s"), error=str(exc)[:200]) from None
+            if response.status_code != 429 and response.status_code < 500:
+                break
+            # Rate limited (a standby catching up asks page after page, as does its first copy) or a passing
+            # failure of the primary: wait as told, and ask again.
+            wait = response.headers.get("Retry-After", "")
+            time.sleep(min(5.0, float(wait)) if wait.isdigit() else 0.5)
+        else:
+            raise PrimaryUnreachable(
+                _("The primary answered %(status)s: %(body)s"), status=response.status_code, body=response.text[:200]
+            )
+        if response.status_code != 200:
+            raise InvalidInput(
+                _("The primary answered %(status)s: %(body)s"), status=response.status_code, body=response.text[:200]
+            )
+        return response.json()
+
+    def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+            response = self.http.post(path, json=payload)
         except httpx.HTTPError as exc:
             raise PrimaryUnreachable(_("The primary did not answer: %(error)s"), error=str(exc)[:200]) from None
         if response.status_code != 200:
@@ -129,7 +152,8 @@ def _state(url: str) -> Follow:
 
 def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] | None = None) -> None:
     """The first copy: every table, parents first, then the feed from a little before its head then."""
-    listing = client.get("/feed/tables")
+    listing = client.get("/feed/tables", standby=this_instance().uuid)
+    _check_node(state, listing)
     for table in listing["tables"]:
         model = changelog.model_for_table(table)
         if model is None:
@@ -146,7 +170,7 @@ def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] |
                 on_rows(len(rows))
             after = rows[-1][model._meta.pk.attname]
     Follow.objects.filter(pk=state.pk).update(
-        snapshot_done=True, applied_seq=max(0, int(listing["head"]) - SNAPSHOT_REWIND)
+        snapshot_done=True, applied_seq=int(listing.get("start", max(0, int(listing["head"]) - SNAPSHOT_REWIND)))
     )
     state.refresh_from_db()
 
@@ -155,7 +179,8 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
     """Fetch and apply one page; returns how many changes it applied (0: caught up)."""
     while True:
         fetched = time.monotonic()
-        page = client.get("/feed", after=state.applied_seq, limit=limit)
+        page = client.get("/feed", after=state.applied_seq, limit=limit, standby=this_instance().uuid)
+        _check_node(state, page)
         changes = _checked(page, "changes")
         try:
             with transaction.atomic():
@@ -183,6 +208,23 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
     return len(changes)
 
 
+def _check_node(state: Follow, page: dict[str, Any]) -> None:
+    """Follow only the primary we started with, while it is primary, and never an older epoch of it."""
+    if "instance" not in page:
+        return  # a primary of an earlier version
+    if page["role"] != Instance.Role.PRIMARY:
+        raise Conflict(_("The node at %(url)s is not a primary any more (fenced or demoted)."), url=state.primary_url)
+    if state.primary_instance and page["instance"] != state.primary_instance:
+        raise Conflict(
+            _("The node at %(url)s is another instance than the one this standby follows."), url=state.primary_url
+        )
+    if int(page["epoch"]) < state.primary_epoch:
+        raise Conflict(_("The node at %(url)s is of an older epoch: it was replaced."), url=state.primary_url)
+    if not state.primary_instance or int(page["epoch"]) != state.primary_epoch:
+        Follow.objects.filter(pk=state.pk).update(primary_instance=page["instance"], primary_epoch=int(page["epoch"]))
+        state.primary_instance, state.primary_epoch = page["instance"], int(page["epoch"])
+
+
 def _advance(cursor: int, page: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[int, datetime | None]:
     times = {c["seq"]: c["at"] for c in changes}
     now = parse_datetime(page["now"])
@@ -206,10 +248,23 @@ def follow(
     on_rows: Callable[[int], None] | None = None,
 ) -> Follow:
     """Become a standby of `url` and follow it until promoted (or `until()` says stop)."""
+    with readonly.applying():  # the follower is the one writer a standby has
+        return _follow(url, token, poll=poll, until=until, on_rows=on_rows)
+
+
+def _follow(
+    url: str,
+    token: str,
+    *,
+    poll: float,
+    until: Callable[[], bool] | None,
+    on_rows: Callable[[int], None] | None,
+) -> Follow:
     instance = this_instance()
     if instance.role == Instance.Role.PRIMARY and Follow.objects.filter(promoted_at__isnull=False).exists():
         raise Conflict(_("This instance was promoted; it follows no primary any more."))
     Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
+    readonly.forget()
     client = FeedClient(url, token)
     state = _state(url)
     if not state.snapshot_done:
@@ -237,27 +292,54 @@ def follow(
     return state
 
 
-def promote() -> dict[str, Any]:
-    """Make this standby the primary: stop following, move id sequences past the copied rows, log changes."""
+def promote(token: str | None = None) -> dict[str, Any]:
+    """Make this standby the primary: stop following, take a newer epoch, move id sequences, log changes.
+
+    With the token it followed with, it also fences the old primary (if that one still answers), so
+    that it stops taking writes at once.
+    """
     instance = this_instance()
     if instance.role != Instance.Role.STANDBY:
         raise Conflict(_("This instance is not a standby."))
     started = time.monotonic()
-    with transaction.atomic():
-        Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.PRIMARY)
+    state = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
+    epoch = max(instance.epoch, state.primary_epoch if state else 0) + 1
+    with readonly.applying(), transaction.atomic():
+        Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.PRIMARY, epoch=epoch)
         Follow.objects.filter(promoted_at__isnull=True).update(promoted_at=timezone.now())
         statements = connection.ops.sequence_reset_sql(no_style(), changelog.replicated_models())
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
+    readonly.forget()
     changelog.install()  # so that the old primary, or a new standby, can follow this one
-    return {"seconds": round(time.monotonic() - started, 3), "status": status()}
+    seconds = round(time.monotonic() - started, 3)
+    fenced = _fence_old(state, token, epoch, instance.uuid) if state else "no primary was followed"
+    return {"seconds": seconds, "epoch": epoch, "old_primary": fenced, "status": status()}
+
+
+def _fence_old(state: Follow, token: str | None, epoch: int, me: str) -> str:
+    if not token:
+        return "not fenced (no token): demote it with `poplist standby demote` before it serves again"
+    client = FeedClient(state.primary_url, token, timeout=5)
+    try:
+        client.post("/feed/fence", {"epoch": epoch, "instance": me})
+    except PrimaryUnreachable:
+        return "unreachable: demote it with `poplist standby demote` before it serves again"
+    except InvalidInput as exc:
+        return f"not fenced: {exc}"
+    return "fenced"
 
 
 def status() -> dict[str, Any]:
     instance = this_instance()
     state = Follow.objects.order_by("-id").first()
-    data: dict[str, Any] = {"role": instance.role, "instance": instance.uuid, "feed_enabled": instance.feed_enabled}
+    data: dict[str, Any] = {
+        "role": instance.role,
+        "instance": instance.uuid,
+        "epoch": instance.epoch,
+        "feed_enabled": instance.feed_enabled,
+    }
     if state:
         now = timezone.now()
         data.update(

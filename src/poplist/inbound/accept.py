@@ -23,6 +23,8 @@ def accept_post(post: Post, message_id: str, *, author_strict: bool = False) -> 
             message_id=message_id,
             received_at=timezone.now(),
             message=prepared.message or post.message,  # parsed once: the archive does not parse again
+            body=post.full_body() if prepared.message is None else None,  # the rules' reading, when it is whole
+            headers=post.header if prepared.message is None else None,
         )
     enqueue_post(mailing_list, prepared.raw, message_id=message_id, archived=archived)
     return archived

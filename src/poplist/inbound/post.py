@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import email.policy
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import getaddresses
 
 from poplist.core import addresses
 from poplist.core.errors import InvalidInput
-from poplist.core.mime import header_text, parse_message, plain_text_of
+from poplist.core.mime import POLICY, header_text, plain_text_of
 from poplist.lists.models import MailingList
+
+BODY_LIMIT = 20_000  # what the rules read of a body
 
 
 @dataclass
@@ -42,12 +46,19 @@ class Post:
             text, attachments = "", False
             if self.message is not None:
                 try:
-                    text, attachments = plain_text_of(self.message, limit=20_000)
+                    text, attachments = plain_text_of(self.message, limit=BODY_LIMIT)
                 except Exception:
                     text, attachments = "", False
             self._headers["\0body"] = text
             self._headers["\0attachments"] = "1" if attachments else ""
         return self._headers["\0body"], bool(self._headers["\0attachments"])
+
+    def full_body(self) -> tuple[str, bool] | None:
+        """`body()` when it holds the whole text (the archive then need not walk the parts again), else None."""
+        if self.message is None or "\0body" not in self._headers:
+            return None
+        text, attachments = self.body()
+        return (text, attachments) if len(text) < BODY_LIMIT else None
 
     def count(self, name: str) -> int:
         """How many times a header occurs, without parsing any."""
@@ -68,10 +79,26 @@ class Post:
         return bool(self.roles & {"owner", "moderator"})
 
 
+_FAST_PARSER = BytesParser(EmailMessage, policy=email.policy.compat32)
+
+
+def fast_parse(raw: bytes) -> EmailMessage:
+    """The same tree `parse_message` gives, six times faster: parsed under compat32, then given the default policy.
+
+    Both policies store a header as the same raw (name, value) pair; the default policy only costs
+    more while parsing, because the parser asks each part its Content-Type, which it then parses
+    through the header registry. 234 µs -> 38 µs for a 2.5 KB post (bench/inbound.py's).
+    """
+    message = _FAST_PARSER.parsebytes(raw)
+    for part in message.walk():
+        part.policy = POLICY
+    return message
+
+
 def parse(raw: bytes) -> tuple[EmailMessage | None, str]:
     """The parsed message and, when it is unusable, why. Never raises."""
     try:
-        message = parse_message(raw)
+        message = fast_parse(raw)
     except Exception as exc:  # the parser is lenient, but hostile input has found ways to raise
         return None, f"unparseable: {type(exc).__name__}"
     problem = ""
@@ -83,11 +110,14 @@ def parse(raw: bytes) -> tuple[EmailMessage | None, str]:
     return message, problem
 
 
-def author_of(message: EmailMessage | None) -> tuple[str, str]:
-    """(display name, normalised address) of the From header; empty strings when there is none usable."""
+def author_of(message: EmailMessage | None, decoded_from: str | None = None) -> tuple[str, str]:
+    """(display name, normalised address) of the From header; empty strings when there is none usable.
+
+    `decoded_from`: the From header as `header_text` reads it, when the caller has it already.
+    """
     if message is None:
         return "", ""
-    value = header_text(message, "From")
+    value = header_text(message, "From") if decoded_from is None else decoded_from
     if not value:  # the decoded form is unreadable (e.g. an encoded CR/LF): fall back to the raw text
         value = next((str(v) for k, v in message.raw_items() if k.lower() == "from"), "")
         value = " ".join(value.split())

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from poplist.archive.services import message_ids
@@ -55,8 +55,9 @@ class Incoming:
 
 def make_incoming(mail_from: str, raw: bytes) -> Incoming:
     message, problem = parse(raw)
-    name, author = author_of(message)
-    return Incoming(mail_from, raw, message, problem, from_name=name, from_address=author)
+    incoming = Incoming(mail_from, raw, message, problem)
+    incoming.from_name, incoming.from_address = author_of(message, incoming.header("From"))
+    return incoming
 
 
 def message_id_of(message_id_header: str, raw: bytes, mailing_list: MailingList) -> str:
@@ -132,7 +133,7 @@ def build_post(mailing_list: MailingList, incoming: Incoming) -> Post:
         _headers=incoming.headers,
     )
     if author:
-        rows = Member.objects.filter(mailing_list=mailing_list, email=author).values_list("role", "moderated")
+        rows = _member_rows(mailing_list.pk, author)
         post.roles = frozenset(role for role, _m in rows)
         post.moderated = any(moderated for role, moderated in rows if role == Member.Role.MEMBER)
     sender_filters, header_filters = _filters(mailing_list)
@@ -144,6 +145,17 @@ def build_post(mailing_list: MailingList, incoming: Incoming) -> Post:
                 post.accepted = True
     post.header_filters = header_filters
     return post
+
+
+_MEMBER_ROWS = f"SELECT role, moderated FROM {Member._meta.db_table} WHERE mailing_list_id = %s AND email = %s"
+
+
+def _member_rows(list_id: int, email: str) -> list[tuple[str, bool]]:
+    """The author's (role, moderated) rows: hand-written SQL, as the ORM spent 4x the query's own time
+    building it (0.35 ms -> 0.08 ms a post, bench/inbound.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_ROWS, [list_id, email])
+        return [(role, bool(moderated)) for role, moderated in cursor.fetchall()]
 
 
 def _matches(pattern: str, address: str) -> bool:
@@ -192,7 +204,8 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
     verdict = chain.decide(post)
     message_id = message_id_of(incoming.header("Message-ID"), incoming.raw, mailing_list)
     dedup = hashlib.sha1(message_id.encode("utf-8", "surrogateescape")).hexdigest()
-    with transaction.atomic():
+    # No savepoint of its own: the writer runs each message in one already (and outside it, this is the transaction).
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 inbound = _store(

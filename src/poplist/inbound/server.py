@@ -22,6 +22,7 @@ from django.db import close_old_connections, connections
 
 from poplist.core import addresses
 from poplist.core.errors import InvalidInput
+from poplist.exchange.readonly import is_standby
 from poplist.inbound import dmarc, replies
 from poplist.inbound.receive import Incoming, make_incoming, receive, store_failure
 from poplist.inbound.routing import Route, resolve
@@ -30,6 +31,7 @@ from poplist.inbound.writer import Writer
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # the server's SIZE; lists set their own, lower, limits
 ROUTE_CACHE_SECONDS = 5.0
+STANDBY = object()  # this node is a standby: no address takes mail here
 
 
 class _NamedReplies:
@@ -75,14 +77,19 @@ class Handler:
         self._routes[address] = (now + ROUTE_CACHE_SECONDS, route)
         return route
 
+    def _resolve_here(self, address: str) -> Route | object | None:
+        return STANDBY if is_standby() else self._resolve(address)
+
     async def handle_RCPT(self, server, session: Session, envelope: Envelope, address: str, options) -> str:
         if any(ch in address for ch in "\r\n\x00"):
             return replies.BAD_RECIPIENT
         try:
-            route = await asyncio.get_running_loop().run_in_executor(self.reader, self._resolve, address)
+            route = await asyncio.get_running_loop().run_in_executor(self.reader, self._resolve_here, address)
         except Exception:
             log.exception("route lookup failed for %r", address)
             return replies.TRY_AGAIN
+        if route is STANDBY:
+            return replies.STANDBY  # a standby's data comes from its primary only (exchange/readonly.py)
         if route is None:
             return replies.UNKNOWN_RECIPIENT
         envelope.rcpt_tos.append(address)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.models import Domain, Tenant
 
@@ -150,19 +152,19 @@ SETTABLE_FIELDS = [
 
 class Member(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner"
-        MODERATOR = "moderator"
-        MEMBER = "member"
+        OWNER = "owner", _("Owner")
+        MODERATOR = "moderator", _("Moderator")
+        MEMBER = "member", _("Member")
 
     class DeliveryMode(models.TextChoices):
-        REGULAR = "regular"
-        MIME_DIGEST = "mime_digest"
-        PLAIN_DIGEST = "plain_digest"
-        NOMAIL = "nomail"
+        REGULAR = "regular", _("Every post")
+        MIME_DIGEST = "mime_digest", _("Digest (MIME)")
+        PLAIN_DIGEST = "plain_digest", _("Digest (plain text)")
+        NOMAIL = "nomail", _("No mail (paused)")
 
     class Status(models.TextChoices):
-        ENABLED = "enabled"
-        DISABLED = "disabled"
+        ENABLED = "enabled", _("Enabled")
+        DISABLED = "disabled", _("Disabled")
 
     class DisabledReason(models.TextChoices):
         NONE = ""
@@ -178,7 +180,13 @@ class Member(models.Model):
         API = "api"
         MIGRATION = "migration"
 
-    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="members", db_index=False)
+    # No database constraint: PostgreSQL checks a foreign key row by row, deferred to COMMIT, which
+    # was 3.4 s of a 14.1 s million-row import (bench/import_members.py). Members are written only by
+    # lists' services, which hold the list; a bulk import takes one KEY SHARE lock on the list row
+    # instead, and deleting a list deletes its members (Django's cascade).
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.CASCADE, related_name="members", db_index=False, db_constraint=False
+    )
     email = models.CharField(max_length=254)
     display_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -209,6 +217,8 @@ class Member(models.Model):
             ),
             # The console's member search by the start of a name (web work): an index range, not a scan.
             models.Index(fields=["mailing_list", "display_name"], name="member_name_search"),
+            # Bounces match a reported address to a member whose local part differs only in case.
+            models.Index("mailing_list", Lower("email"), name="member_email_ci"),
         ]
 
     def __str__(self) -> str:
@@ -295,10 +305,14 @@ class MemberEvent(models.Model):
     ref = models.CharField(max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # True: a one-click departure whose goodbye and owners' notice the worker has yet to write
+    # (lists.oneclick); null otherwise (a nullable column is added without rewriting the table).
+    notices_pending = models.BooleanField(null=True, default=None)
 
     class Meta:
         indexes = [
             models.Index(fields=["mailing_list", "email"], name="member_event_lookup"),
+            models.Index(fields=["id"], condition=Q(notices_pending=True), name="member_event_notices_due"),
             # The dashboard's subscribers-over-time chart reads recent events per list (web work).
             models.Index(fields=["mailing_list", "created_at"], name="member_event_recent"),
         ]

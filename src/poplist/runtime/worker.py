@@ -34,8 +34,13 @@ def default_tasks() -> list[Task]:
 def run(stop: threading.Event, tasks: list[Task] | None = None, idle_sleep: float = 0.5) -> None:
     from django.db import close_old_connections
 
+    from poplist.exchange.readonly import is_standby
+
     tasks = tasks if tasks is not None else default_tasks()
     while not stop.is_set():
+        if is_standby():  # a standby sends nothing and schedules nothing until it is promoted
+            stop.wait(idle_sleep)
+            continue
         busy = 0
         now = time.monotonic()
         for task in tasks:

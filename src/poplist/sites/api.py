@@ -40,9 +40,10 @@ def _actor(request: HttpRequest) -> str:
 
 @router.get("/tls-check", auth=None)
 def tls_check(request: HttpRequest, domain: str = "") -> HttpResponse:
-    """For Caddy's on-demand TLS: 200 when `domain` is a site's hostname, 404 otherwise."""
+    """For Caddy's on-demand TLS: 200 when `domain` is a site's verified hostname, 404 otherwise."""
     try:
-        known = Hostname.objects.filter(name=services.normalize_hostname(domain)).exists()
+        name = services.normalize_hostname(domain)
+        known = Hostname.objects.filter(name=name, verified_at__isnull=False).exists()  # never a pending claim
     except InvalidInput:
         known = False
     return HttpResponse(status=200 if known else 404)
@@ -115,6 +116,13 @@ def add_domain(request: HttpRequest, name: str, host: str):
     site = _site(request, name)
     services.add_hostname(site, host)
     return Status(201, queries.site_summary(site))
+
+
+@router.post("/{name}/domains/{host}/check")
+def check_domain(request: HttpRequest, name: str, host: str):
+    """Look in the DNS now for the proof of ownership; answers the domain's state."""
+    found = services.check_hostname(_site(request, name), host)
+    return queries.domain_summary(found)
 
 
 @router.delete("/{name}/domains/{host}")

@@ -41,6 +41,22 @@ def existing(shas: Iterable[str]) -> set[str]:
     return found
 
 
+def prepare(blobs: dict[str, tuple[bytes, bool]], shas: Iterable[str]) -> list[Blob]:
+    """Rows for these blobs, compressed (the slow part: do it outside any transaction)."""
+    rows = []
+    for sha in sorted(shas):
+        data, compressible = blobs[sha]
+        gz, br = compressed(data) if compressible else (None, None)
+        rows.append(Blob(sha256=sha, size=len(data), content=data, gzip=gz, brotli=br))
+    return rows
+
+
+def insert(rows: list[Blob]) -> None:
+    """Insert rows in the caller's transaction (one that already holds the write lock, for instance)."""
+    for start in range(0, len(rows), BATCH):
+        Blob.objects.bulk_create(rows[start : start + BATCH], ignore_conflicts=True)
+
+
 def store(blobs: dict[str, tuple[bytes, bool]]) -> int:
     """Store {sha: (bytes, compressible)} not yet in the database; returns how many were new.
 

@@ -1,15 +1,21 @@
 """The disk cache: deploys materialised from the database's blobs, rebuilt by itself when missing.
 
     DATA_DIR/sites/blobs/ab/<sha256>[.gz|.br]   each blob's bytes (mtime = when the blob was stored)
-    DATA_DIR/sites/deploys/<deploy id>/PATH     symlinks to blobs, plus PATH.gz / PATH.br variants
+    DATA_DIR/sites/trees/<hash>/NAME            one folder of a deploy: symlinks to blobs (plus NAME.gz /
+                                                NAME.br variants) and to its subfolders' trees; shared by
+                                                every deploy with the same folder (hash of its names and blobs)
+    DATA_DIR/sites/deploys/<id>-<key>           symlink to the deploy's top folder in trees/
     DATA_DIR/sites/live/<site name>             symlink to the live deploy (what nginx serves)
     DATA_DIR/sites/generation                   touched after every change that moves a hostname
 
-A deploy folder appears at once (built aside, then renamed), so a reader sees all of it or none.
+A folder appears at once (built aside, then renamed, after its subfolders), so a reader sees all
+of a deploy or none of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +27,7 @@ from django.conf import settings
 from poplist.sites.models import Blob, Deploy, Site
 
 FETCH = 200
+TREE_FORMAT = "poplist-tree-1"  # change it when a folder's layout changes: every folder is then rebuilt
 
 
 _made: set[str] = set()
@@ -96,38 +103,79 @@ def ensure_blobs(shas: set[str]) -> None:
             _write(path, bytes(content), mtime)
 
 
+def _layout(manifest: dict) -> dict[str, dict[str, str | None]]:
+    """{folder: {name: sha256, or None for a subfolder}}; "" is the top folder."""
+    folders: dict[str, dict[str, str | None]] = {"": {}}
+    for path, entry in manifest.items():
+        parent = ""
+        for name in path.split("/")[:-1]:
+            folder = f"{parent}/{name}" if parent else name
+            folders[parent][name] = None
+            folders.setdefault(folder, {})
+            parent = folder
+        folders[parent].setdefault(path.rpartition("/")[2], entry["sha256"])  # a folder by that name wins
+    return folders
+
+
+def _tree_hashes(folders: dict[str, dict[str, str | None]]) -> dict[str, str]:
+    """Each folder's content address: the same names and bytes give the same folder, in any deploy of any site."""
+    hashes: dict[str, str] = {}
+    for folder in sorted(folders, key=lambda f: -f.count("/") - bool(f)):  # deepest first
+        lines = [TREE_FORMAT]
+        for name, sha in sorted(folders[folder].items()):
+            child = f"{folder}/{name}" if folder else name
+            lines.append(f"{name}\0{sha if sha is not None else '/' + hashes[child]}")
+        hashes[folder] = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return hashes
+
+
 def materialise(deploy: Deploy) -> Path:
-    """The deploy's folder, built if missing."""
+    """The deploy's folder, built if missing: `deploys/<id>-<key>`, a link to its top folder in `trees/`.
+
+    Folders are content-addressed and shared: a theme used by 2,000 sites is one folder of links,
+    and a redeploy that changes one file rebuilds only the folders on that file's path. Each folder
+    is built aside and renamed into place, children first, so a reader sees all of it or nothing.
+    """
     target = deploy_dir(deploy.id, deploy.key)
     if target.is_dir():
         return target
-    manifest = deploy.manifest
-    ensure_blobs({entry["sha256"] for entry in manifest.values()})
+    base = root()
+    folders = _layout(deploy.manifest)
+    hashes = _tree_hashes(folders)
+    trees = base / "trees"
+    todo = [f for f in folders if not os.path.isdir(f"{trees}/{hashes[f]}")]
+    ensure_blobs({sha for f in todo for sha in folders[f].values() if sha is not None})
+    if todo:
+        trees.mkdir(parents=True, exist_ok=True)
+    blobs = f"{base}/blobs"
+    for folder in sorted(todo, key=lambda f: -f.count("/") - bool(f)):  # children before parents
+        entries = folders[folder]
+        building = tempfile.mkdtemp(dir=trees, prefix=".build-")
+        os.chmod(building, 0o755)
+        try:
+            for name, sha in entries.items():
+                if sha is None:
+                    child = f"{folder}/{name}" if folder else name
+                    os.symlink(f"{trees}/{hashes[child]}", f"{building}/{name}")
+                    continue
+                blob = f"{blobs}/{sha[:2]}/{sha}"
+                os.symlink(blob, f"{building}/{name}")
+                # nginx's gzip_static and brotli_static look for NAME.gz and NAME.br beside the file (unless
+                # the site has a file by that name); Poplist finds both variants from the link's target.
+                for suffix in (".gz", ".br"):
+                    if name + suffix not in entries and os.path.exists(blob + suffix):
+                        os.symlink(blob + suffix, f"{building}/{name}{suffix}")
+            os.rename(building, f"{trees}/{hashes[folder]}")
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)
+            if not os.path.isdir(f"{trees}/{hashes[folder]}"):  # another process won the race: theirs is as good
+                raise
     target.parent.mkdir(parents=True, exist_ok=True)
-    building = tempfile.mkdtemp(dir=target.parent, prefix=f".build-{deploy.id}-")
-    os.chmod(building, 0o755)
-    blobs = str(root() / "blobs")
-    folders = {""}
-    try:
-        for path, entry in manifest.items():
-            sha = entry["sha256"]
-            blob = f"{blobs}/{sha[:2]}/{sha}"
-            link = f"{building}/{path}"
-            folder = path.rpartition("/")[0]
-            if folder not in folders:
-                os.makedirs(f"{building}/{folder}", exist_ok=True)
-                folders.add(folder)
-            os.symlink(blob, link)
-            # nginx's gzip_static looks for PATH.gz beside the file (unless the site has a file by that
-            # name); Poplist finds both variants from the link's target, so .br needs no link of its own.
-            variant = f"{blob}.gz"
-            if path + ".gz" not in manifest and os.path.exists(variant):
-                os.symlink(variant, f"{link}.gz")
-        os.rename(building, target)
-    except OSError:
-        shutil.rmtree(building, ignore_errors=True)
-        if not target.is_dir():  # another process won the race: theirs is as good
-            raise
+    link = f"{target.parent}/.link-{deploy.id}-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(link)
+    os.symlink(f"{trees}/{hashes['']}", link)
+    os.replace(link, target)
     return target
 
 
@@ -165,7 +213,12 @@ def sync_all() -> int:
         "id", "name", "live_deploy_id", "live_deploy__key"
     )
     for site_id, name, deploy_id, key in sites.iterator():
-        if os.path.realpath(live_link(name)) != str(deploy_dir(deploy_id, key)):
+        link = live_link(name)
+        try:
+            current = os.readlink(link)
+        except OSError:
+            current = ""
+        if current != str(deploy_dir(deploy_id, key)) or not link.is_dir():
             point_live(Site(id=site_id, name=name, live_deploy_id=deploy_id))
             count += 1
     return count

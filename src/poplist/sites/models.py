@@ -37,13 +37,30 @@ class Site(models.Model):
         return self.name
 
 
+def _new_token() -> str:
+    return secrets.token_hex(16)
+
+
 class Hostname(models.Model):
-    """A name the site answers to; unique across the whole instance (never two tenants' sites)."""
+    """A name the site answers to; unique across the whole instance (never two tenants' sites).
+
+    A custom domain is served only once its owner proved it (`verified_at`): a DNS TXT record
+    `_poplist-challenge.<name>` holding `token`, or a CNAME to the site's default hostname.
+    Until then it is pending, and another site may claim it (docs/sites.md, "Custom domains").
+    """
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="hostnames")
     name = models.CharField(max_length=253, unique=True)  # lower-case, IDNA A-label, no port
     is_default = models.BooleanField(default=False)
+    token = models.CharField(max_length=64, default=_new_token)  # the TXT record's value
+    verified_at = models.DateTimeField(null=True, blank=True)  # None: pending, not served
+    checked_at = models.DateTimeField(null=True, blank=True)  # the last DNS check
+    check_error = models.CharField(max_length=500, blank=True)  # what the last check found instead
     created_at = models.DateTimeField(default=timezone.now)
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
 
     class Meta:
         ordering = ["-is_default", "name"]
@@ -70,6 +87,7 @@ class Deploy(models.Model):
         PENDING = "pending"  # API deploy waiting for its blobs
         READY = "ready"
         FAILED = "failed"
+        PRUNED = "pruned"  # past the deploys a site keeps (POPLIST_SITES_KEEP_DEPLOYS): history only
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="deploys")
     number = models.PositiveIntegerField()  # 1, 2, 3… per site

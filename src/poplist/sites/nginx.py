@@ -1,10 +1,11 @@
 """`poplist sites nginx-config`: nginx serves the live deploys straight from the disk cache.
 
-Each site gets a server block: its hostnames, `root` on its live link (a deploy or a rollback
-moves the link, nginx needs no reload), clean URLs with try_files, precompressed .gz files,
-the site's 404.html, its `_redirects` as rewrites (forced rules at server level, the others
-after the files, as Poplist does) and its `_headers` as maps. Everything else goes to Poplist:
-the host's pages, unknown hostnames, suspended tenants' sites (503) and sites not yet deployed.
+Each site gets a server block: its verified hostnames, `root` on its live link (a deploy or a
+rollback moves the link, nginx needs no reload), clean URLs with try_files, precompressed .gz
+files (and .br with --brotli), the site's 404.html, its `_redirects` as rewrites (forced rules
+at server level, the others after the files, as Poplist does) and its `_headers` as maps.
+Everything else goes to Poplist: the host's pages, pending custom domains, unknown hostnames,
+suspended tenants' sites (503) and sites not yet deployed.
 Rules and hostnames are read when the file is written: regenerate it after they change (the
 worker does it by itself when POPLIST_SITES_NGINX_CONFIG is set).
 """
@@ -65,7 +66,7 @@ def _rule_files(root: Path) -> tuple[list[rules.Redirect], list[rules.HeaderRule
     return out[0], out[1]
 
 
-def _site_block(site: Site, hostnames: list[str], listen: str, maps: list[str]) -> list[str]:
+def _site_block(site: Site, hostnames: list[str], listen: str, maps: list[str], brotli: bool = False) -> list[str]:
     root = cache.materialise(site.live_deploy)
     redirects, header_rules = _rule_files(root)
     names = " ".join(hostnames)
@@ -75,7 +76,9 @@ def _site_block(site: Site, hostnames: list[str], listen: str, maps: list[str]) 
         "    index index.html;",
         "    absolute_redirect off;",
         "    gzip_static on;",
-        "    # brotli_static on;  (with the ngx_brotli module)",
+        "    brotli_static on;"
+        if brotli
+        else "    # brotli_static on;  (with --brotli: needs the ngx_brotli module loaded)",
     ]
     lines += ["    charset utf-8;", f"    charset_types {TEXT_TYPES};", "    disable_symlinks off;"]
     by_name: dict[str, list[tuple[str, str]]] = {}
@@ -116,16 +119,23 @@ def _proxy_block(hostnames: list[str], listen: str, comment: str) -> list[str]:
     ]
 
 
-def options_of(text: str) -> dict[str, str]:
-    """The --upstream and --listen a file was written with (the worker rewrites it with the same)."""
-    found = re.search(r"--upstream (\S+) --listen (\S+)`", text.split("\n", 1)[0])
-    return {"upstream": found.group(1), "listen": found.group(2)} if found else {}
+def options_of(text: str) -> dict:
+    """The options a file was written with (the worker rewrites it with the same)."""
+    found = re.search(r"--upstream (\S+) --listen (\S+?)( --brotli)?`", text.split("\n", 1)[0])
+    if not found:
+        return {}
+    return {"upstream": found.group(1), "listen": found.group(2), "brotli": bool(found.group(3))}
 
 
-def render_config(upstream: str = "127.0.0.1:8000", listen: str = "80") -> str:
-    """The whole configuration, for nginx's http{} context (e.g. /etc/nginx/conf.d/poplist-sites.conf)."""
+def render_config(upstream: str = "127.0.0.1:8000", listen: str = "80", brotli: bool = False) -> str:
+    """The whole configuration, for nginx's http{} context (e.g. /etc/nginx/conf.d/poplist-sites.conf).
+
+    `brotli`: `brotli_static on` in each site (nginx must load ngx_http_brotli_static_module: on
+    Debian, the package libnginx-mod-http-brotli-static; nginx-light alone does not have it).
+    """
+    flags = f"--upstream {upstream} --listen {listen}" + (" --brotli" if brotli else "")
     head = [
-        f"# Written by `poplist sites nginx-config --upstream {upstream} --listen {listen}`; regenerate, do not edit.",
+        f"# Written by `poplist sites nginx-config {flags}`; regenerate, do not edit.",
         f"upstream poplist {{ server {upstream}; keepalive 32; }}",
         "proxy_http_version 1.1;",
         'proxy_set_header Connection "";',
@@ -139,12 +149,12 @@ def render_config(upstream: str = "127.0.0.1:8000", listen: str = "80") -> str:
     blocks: list[str] = []
     sites = Site.objects.select_related("tenant", "live_deploy").prefetch_related("hostnames").order_by("name")
     for site in sites.iterator(chunk_size=500):
-        hostnames = [h.name for h in site.hostnames.all()]
+        hostnames = [h.name for h in site.hostnames.all() if h.verified_at is not None]  # pending: Poplist's 404
         if not site.tenant.is_active:
             blocks += _proxy_block(hostnames, listen, f"site {site.name}: tenant suspended, Poplist answers 503")
         elif site.live_deploy is None:
             blocks += _proxy_block(hostnames, listen, f"site {site.name}: nothing deployed yet")
         else:
             cache.point_live(site)
-            blocks += _site_block(site, hostnames, listen, maps)
+            blocks += _site_block(site, hostnames, listen, maps, brotli)
     return "\n".join([*head, *maps, *blocks]) + "\n"

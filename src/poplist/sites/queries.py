@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from poplist.accounts.models import Tenant
-from poplist.sites.models import Deploy, Site
+from poplist.sites.models import Deploy, Hostname, Site
 
 
 def site_summary(site: Site) -> dict[str, Any]:
@@ -14,10 +16,27 @@ def site_summary(site: Site) -> dict[str, Any]:
         "name": site.name,
         "tenant": site.tenant.slug,
         "hostnames": [h.name for h in site.hostnames.all()],
+        "domains": [domain_summary(h, site) for h in site.hostnames.all() if not h.is_default],
         "live_deploy": live.number if live else None,
         "files": live.file_count if live else 0,
         "bytes": live.total_bytes if live else 0,
         "quota": {"bytes": site.max_bytes, "files": site.max_files, "file_bytes": site.max_file_bytes},
+    }
+
+
+def domain_summary(host: Hostname, site: Site | None = None) -> dict[str, Any]:
+    """A custom domain's state and what its owner must publish in the DNS to prove it."""
+    from poplist.sites.domains import CHALLENGE
+
+    site = site or host.site
+    return {
+        "name": host.name,
+        "status": "verified" if host.verified_at else "pending",
+        "verified_at": host.verified_at,
+        "txt_record": {"name": f"{CHALLENGE}.{host.name}", "value": host.token},
+        "cname_target": f"{site.name}.{settings.SITES_DOMAIN}".lower(),
+        "checked_at": host.checked_at,
+        "check_found": host.check_error,
     }
 
 

@@ -42,7 +42,11 @@ def normalize_hostname(host: str) -> str:
     return ascii_host
 
 
-def create_site(tenant: Tenant, name: str, domains: list[str] | tuple[str, ...] = ()) -> Site:
+def create_site(
+    tenant: Tenant, name: str, domains: list[str] | tuple[str, ...] = (), *, verified: bool = False
+) -> Site:
+    """A site answering at NAME.<sites domain>; each custom domain is pending until proven (or `verified`
+    when the host vouches for it: the operator's CLI)."""
     name = name.strip().lower()
     if not _NAME.match(name):
         raise InvalidInput(_("A site name is 1 to 63 letters, digits or hyphens: %(name)s is not."), name=name)
@@ -51,11 +55,11 @@ def create_site(tenant: Tenant, name: str, domains: list[str] | tuple[str, ...] 
     try:
         with transaction.atomic():
             site = Site.objects.create(tenant=tenant, name=name)
-            Hostname.objects.create(site=site, name=default_hostname(name), is_default=True)
+            Hostname.objects.create(site=site, name=default_hostname(name), is_default=True, verified_at=timezone.now())
     except IntegrityError:
         raise Conflict(_("The site name %(name)s is taken."), name=name) from None
     for domain in domains:
-        add_hostname(site, domain)
+        add_hostname(site, domain, verified=verified)
     return site
 
 
@@ -70,19 +74,50 @@ def get_site(name: str, tenant: Tenant | None = None) -> Site:
     return site
 
 
-def add_hostname(site: Site, host: str) -> Hostname:
+def add_hostname(site: Site, host: str, *, verified: bool = False) -> Hostname:
+    """Claim a custom domain for the site: pending (not served) until domains.check finds the proof in
+    the DNS, unless `verified`. A name another site only claimed (pending) is taken over: an unproven
+    claim must not let anyone squat a name; a verified one is refused."""
     host = normalize_hostname(host)
     sites_domain = settings.SITES_DOMAIN.lower()
     if host == sites_domain or host.endswith("." + sites_domain):
         raise InvalidInput(_("Names under %(domain)s are given by the host, not added."), domain=sites_domain)
+    from poplist.sites.domains import token_for
+
     try:
         with transaction.atomic():
-            created = Hostname.objects.create(site=site, name=host)
-            _bump()
+            held = Hostname.objects.select_for_update().filter(name=host).first()
+            if held is not None and held.site_id == site.pk:
+                raise Conflict(_("%(host)s is already a hostname of this site."), host=host)
+            if held is not None and held.verified_at is not None:
+                raise Conflict(_("The hostname %(host)s is already used by another site."), host=host)
+            if held is not None:
+                held.delete()
+            created = Hostname.objects.create(
+                site=site,
+                name=host,
+                token=token_for(site.tenant_id, host),
+                verified_at=timezone.now() if verified else None,
+            )
+            if verified:
+                _bump()
     except IntegrityError:
         raise Conflict(_("The hostname %(host)s is already used by another site."), host=host) from None
-    transaction.on_commit(cache.touch_generation)
+    if verified:
+        transaction.on_commit(cache.touch_generation)
     return created
+
+
+def check_hostname(site: Site, host: str) -> Hostname:
+    """Look in the DNS now for the proof that the site's owner holds `host` (see domains.py)."""
+    from poplist.sites import domains
+
+    name = normalize_hostname(host)
+    found = site.hostnames.select_related("site").filter(name=name).first()
+    if found is None:
+        raise NotFound(_("The site %(site)s has no hostname %(host)s."), site=site.name, host=name)
+    domains.check(found)
+    return found
 
 
 def remove_hostname(site: Site, host: str) -> None:
@@ -135,9 +170,17 @@ def deploy_files(site: Site, files: dict[str, bytes], *, via: str, actor: str = 
     except PoplistError as exc:
         _record_failure(site, via, actor, exc)
         raise
-    blobs.store(payload)
+    missing = set(payload) - blobs.existing(payload)
+    rows: list[blobs.Blob] = []
+    if sum(len(payload[sha][0]) for sha in missing) <= blobs.BATCH_BYTES:
+        rows = blobs.prepare(payload, missing)  # compressed now, inserted with the deploy: one commit in all
+    else:
+        blobs.store(payload)  # in batches of their own: new blobs are safe from gc for its grace period
     with transaction.atomic():
-        deploy = _new_deploy(site, via, actor, Deploy.Status.READY, manifest)
+        deploy = _new_deploy(site, via, actor, Deploy.Status.READY, manifest)  # holds gc's lock
+        lacking = set(payload) - blobs.existing(payload)  # new ones, or one gc deleted since
+        ready = [row for row in rows if row.sha256 in lacking]
+        blobs.insert(ready + blobs.prepare(payload, lacking - {row.sha256 for row in ready}))
         _go_live(site, deploy)
     return deploy
 
@@ -213,6 +256,12 @@ def finalise_deploy(site: Site, deploy: Deploy) -> Deploy:
         Deploy.objects.filter(pk=deploy.pk).update(**failed)
         raise
     with transaction.atomic():
+        gc_lock()
+        if not Deploy.objects.filter(pk=deploy.pk, status=Deploy.Status.PENDING).exists():
+            raise Conflict(_("Deploy %(number)s is not waiting for files."), number=deploy.number)
+        lost = shas - blobs.existing(shas)  # gc may have deleted a blob it had seen unused
+        if lost:
+            raise Conflict(_("%(count)s files are still missing."), count=len(lost))
         deploy.manifest = manifest
         deploy.status = Deploy.Status.READY
         deploy.file_count = len(manifest)
@@ -236,11 +285,35 @@ def rollback(site: Site, number: int | None = None) -> Deploy:
         if target is None:
             raise NotFound(_("The site %(site)s has no earlier deploy to roll back to."), site=site.name)
     with transaction.atomic():
+        gc_lock()
+        _lock(Site.objects.filter(pk=site.pk))  # gc prunes a site's deploys under this lock
+        if not ready.filter(pk=target.pk).exists():
+            raise NotFound(
+                _("The site %(site)s has no finished deploy %(number)s."), site=site.name, number=target.number
+            )
         _go_live(site, target)
     return target
 
 
+def gc_lock() -> None:
+    """Inside a transaction: wait for, then hold off, gc's sweep (the Generation row's lock).
+
+    Every deploy takes it in the transaction that commits its manifest, and checks its blobs after;
+    gc takes it to re-read new manifests and delete. So a blob is either seen in use by gc, or seen
+    gone by the deploy (which stores it again or asks for it again): never deleted under a deploy.
+    """
+    if not _lock(Generation.objects.filter(pk=1)):
+        Generation.objects.get_or_create(pk=1, defaults={"value": 0})
+        _lock(Generation.objects.filter(pk=1))
+
+
+def _lock(rows) -> list[int]:
+    """SELECT … FOR UPDATE (PostgreSQL); SQLite's IMMEDIATE transactions already hold its one write lock."""
+    return list(rows.select_for_update().values_list("pk", flat=True))
+
+
 def _new_deploy(site: Site, via: str, actor: str, status: str, manifest: dict) -> Deploy:
+    gc_lock()
     locked = Site.objects.select_for_update().get(pk=site.pk)  # serialises numbering per site
     number = (locked.deploys.aggregate(n=Max("number"))["n"] or 0) + 1
     ready = status == Deploy.Status.READY

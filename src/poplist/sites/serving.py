@@ -98,11 +98,15 @@ class SiteServer:
         _db_ready()
         row = (
             Hostname.objects.filter(name=host)
-            .values_list("site_id", "site__live_deploy_id", "site__live_deploy__key", "site__tenant__status")
+            .values_list(
+                "site_id", "site__live_deploy_id", "site__live_deploy__key", "site__tenant__status", "verified_at"
+            )
             .first()
         )
         entry = None
-        if row is not None:
+        if row is not None and row[4] is None:  # a custom domain not proven yet: the host's 404, no content
+            entry = Entry(row[0], None, "", True)
+        elif row is not None:
             entry = Entry(row[0], row[1], row[2] or "", row[3] == "active")
             if entry.deploy_id is not None and entry.active:
                 self.load_deploy(entry)

@@ -1,4 +1,5 @@
-"""The sites package's work in `poplist worker`: keep this machine's disk cache and nginx file current."""
+"""The sites package's work in `poplist worker`: keep this machine's disk cache and nginx file current,
+check pending custom domains in the DNS, collect unused blobs (hourly)."""
 
 from __future__ import annotations
 
@@ -58,5 +59,24 @@ def write_nginx_config(target: str, reload_command: str) -> int:
     return 1
 
 
+def check_domains() -> int:
+    from poplist.sites.domains import check_due
+
+    return check_due()
+
+
+def collect_garbage() -> int:
+    from poplist.sites.gc import collect
+
+    report = collect()
+    if report.blobs_deleted or report.deploys_pruned or report.folders_removed:
+        log.info("sites gc: %s", report.as_dict())
+    return 0  # an hourly chore: never a reason for the loop to skip its sleep
+
+
 def worker_tasks() -> list[Task]:
-    return [Task("sites cache and nginx file", CacheKeeper(), every=2)]
+    return [
+        Task("sites cache and nginx file", CacheKeeper(), every=2),
+        Task("sites custom domain checks", check_domains, every=60),
+        Task("sites garbage collection", collect_garbage, every=3600),
+    ]

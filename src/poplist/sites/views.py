@@ -54,3 +54,37 @@ def rollback(request: HttpRequest, name: str, number: int) -> HttpResponse:
     deploy = services.rollback(site, number)
     messages.success(request, _("Deploy %(number)s is live again.") % {"number": deploy.number})
     return redirect("sites:site", name=site.name)
+
+
+@login_required
+@require_POST
+def add_domain(request: HttpRequest, name: str) -> HttpResponse:
+    site = services.get_site(name, tenant_of(request))
+    try:
+        host = services.add_hostname(site, request.POST.get("domain", ""))
+    except PoplistError as exc:
+        messages.error(request, _("Nothing changed: %(reason)s") % {"reason": exc})
+    else:
+        messages.success(request, _("%(host)s is pending: publish one of the records below.") % {"host": host.name})
+    return redirect("sites:site", name=site.name)
+
+
+@login_required
+@require_POST
+def check_domain(request: HttpRequest, name: str, host: str) -> HttpResponse:
+    site = services.get_site(name, tenant_of(request))
+    found = services.check_hostname(site, host)
+    if found.verified_at:
+        messages.success(request, _("%(host)s is verified: the site answers there now.") % {"host": found.name})
+    else:
+        messages.error(request, _("%(host)s: no proof found in the DNS yet.") % {"host": found.name})
+    return redirect("sites:site", name=site.name)
+
+
+@login_required
+@require_POST
+def remove_domain(request: HttpRequest, name: str, host: str) -> HttpResponse:
+    site = services.get_site(name, tenant_of(request))
+    services.remove_hostname(site, host)
+    messages.success(request, _("%(host)s is removed.") % {"host": host})
+    return redirect("sites:site", name=site.name)

@@ -111,3 +111,61 @@ def deploy(site):
         return deploy_files(target or site, data, via="cli")
 
     return run
+
+
+class FakeDns:
+    """The DNS, which is outside the machine: records set by the test, questions counted."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], list[str]] = {}
+        self.down = False
+        self.questions: list[tuple[str, str]] = []
+
+    def __call__(self, name: str, rtype: str) -> list[str]:
+        from poplist.sites.domains import DnsError
+
+        self.questions.append((name, rtype))
+        if self.down:
+            raise DnsError("Timeout")
+        return list(self.records.get((name.lower(), rtype), []))
+
+    def txt(self, name: str, *values: str) -> None:
+        self.records[(name, "TXT")] = list(values)
+
+    def cname(self, name: str, target: str) -> None:
+        self.records[(name, "CNAME")] = [target]
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    dns = FakeDns()
+    monkeypatch.setattr("poplist.sites.domains.resolve", dns)
+    return dns
+
+
+@pytest.fixture
+def sites_api(client, tenant, sites_cache, monkeypatch):
+    """Call /api/v1/sites with a token of `tenant` (or another): call(method, path, body, raw=, token=)."""
+    import json
+
+    from poplist.accounts.services import create_api_token
+    from poplist.api import ratelimit
+
+    # Rate limiting is not under test here (and buckets outlive tests whose token ids repeat).
+    monkeypatch.setattr(ratelimit.TokenBucket, "take", lambda self, key: 0)
+
+    _token, secret = create_api_token(tenant, name="ci")
+
+    def call(method: str, path: str, body=None, raw: bytes | None = None, token: str | None = None):
+        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {token or secret}"}
+        if raw is not None:
+            return getattr(client, method)(
+                f"/api/v1/sites{path}", raw, content_type="application/octet-stream", **kwargs
+            )
+        if body is not None:
+            return getattr(client, method)(
+                f"/api/v1/sites{path}", json.dumps(body), content_type="application/json", **kwargs
+            )
+        return getattr(client, method)(f"/api/v1/sites{path}", **kwargs)
+
+    return call

@@ -155,3 +155,12 @@ def screenshot(page):
         return target
 
     return shoot
+
+
+@pytest.fixture(autouse=True)
+def _one_click_writer_stopped():
+    """A live server's one-click requests start a writer thread with its own connection: end it with the test."""
+    yield
+    from poplist.lists.oneclick import stop_writer
+
+    stop_writer()

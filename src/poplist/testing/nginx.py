@@ -24,14 +24,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")  # libnginx-mod-http-brotli-static
+
+
 @contextlib.contextmanager
-def run_nginx(prefix: Path, http_snippet: str, workers: int = 1) -> Iterator[None]:
-    """nginx in the foreground under `prefix`; `http_snippet` goes inside http{}."""
+def run_nginx(prefix: Path, http_snippet: str, workers: int = 1, modules: tuple[Path, ...] = ()) -> Iterator[None]:
+    """nginx in the foreground under `prefix`; `http_snippet` goes inside http{}; `modules` are loaded."""
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "logs").mkdir(exist_ok=True)
     mime = "include /etc/nginx/mime.types;" if Path("/etc/nginx/mime.types").exists() else ""
     (prefix / "nginx.conf").write_text(
-        f"""{"user root;" if os.geteuid() == 0 else ""}
+        f"""{"".join(f"load_module {module};" for module in modules)}
+{"user root;" if os.geteuid() == 0 else ""}
 worker_processes {workers};
 daemon off;
 pid {prefix}/nginx.pid;

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from poplist.core.errors import InvalidInput
 from poplist.lists import members as roster
-from poplist.lists import services, subscriptions
+from poplist.lists import oneclick, services, subscriptions
 from poplist.lists.models import MailingList, Member, PendingRequest
 from poplist.lists.subscriptions import Origin, Outcome
 from poplist.web import archive_queries, ratelimit
@@ -112,10 +112,10 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
 
     GET shows a page whose button posts, with a CSRF token, to unsubscribe_confirm.
     """
-    if request.method == "POST":  # the hot path: one lookup, one write transaction
+    if request.method == "POST":  # the hot path: see lists/oneclick.py
         if request.POST.get("List-Unsubscribe") != "One-Click":
             raise InvalidInput(_("This address only accepts one-click unsubscription requests."))
-        subscriptions.unsubscribe_by_token(token, origin=_origin(request, via="one-click"))
+        oneclick.unsubscribe(token, ip=request.META.get("REMOTE_ADDR"))
         return HttpResponse("unsubscribed\n", content_type="text/plain")
     member = subscriptions.member_for_unsubscribe_token(token)
     mailing_list = member.mailing_list if member else None

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, Func, Q, Sum
 from django.utils import timezone
 
 from poplist.accounts.models import Tenant
@@ -132,8 +131,30 @@ def _days(since: date, until: date) -> list[date]:
     return [since + timedelta(days=n) for n in range((until - since).days + 1)]
 
 
+class UTCDay(Func):
+    """The UTC day of a timestamp column as 'YYYY-MM-DD', computed by the database itself.
+
+    Django's TruncDate calls a Python function per row on SQLite: 5,600 events took 33 ms of the
+    dashboard's ~75 ms (bench/web.py, 100,000 members, 2 cores). SQLite stores UTC timestamps as
+    ISO text, so the day is the first ten characters.
+    """
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 10)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _day(value) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
 def _daily(rows, key: str = "day") -> dict[date, int]:
-    return {row[key]: row["n"] for row in rows if row[key] is not None}
+    return {_day(row[key]): row["n"] for row in rows if row[key] is not None}
 
 
 def subscribers_series(lists, count: int, days: int = CHART_DAYS) -> list[tuple[date, int]]:
@@ -146,21 +167,23 @@ def subscribers_series(lists, count: int, days: int = CHART_DAYS) -> list[tuple[
     events = (
         MemberEvent.objects.filter(mailing_list__in=lists, created_at__gte=_start(since))
         .filter(action__in=["subscribed", "unsubscribed", "removed"])
-        .annotate(day=TruncDate("created_at"))
+        .annotate(day=UTCDay("created_at"))
         .values("day", "action")
         .annotate(n=Count("id"))
     )
     change: dict[date, int] = {}
     for row in events:
-        change[row["day"]] = change.get(row["day"], 0) + (row["n"] if row["action"] == "subscribed" else -row["n"])
+        day = _day(row["day"])
+        change[day] = change.get(day, 0) + (row["n"] if row["action"] == "subscribed" else -row["n"])
     imports = (
         ImportRun.objects.filter(mailing_list__in=lists, finished_at__gte=_start(since))
-        .annotate(day=TruncDate("finished_at"))
+        .annotate(day=UTCDay("finished_at"))
         .values("day")
         .annotate(n=Count("id"), added=Sum("added"))
     )
     for row in imports:
-        change[row["day"]] = change.get(row["day"], 0) + (row["added"] or 0)
+        day = _day(row["day"])
+        change[day] = change.get(day, 0) + (row["added"] or 0)
     series = []
     for day in reversed(_days(since, today)):
         series.append((day, max(count, 0)))
@@ -176,7 +199,7 @@ def posts_series(lists, days: int = CHART_DAYS) -> list[tuple[date, int]]:
     since = today - timedelta(days=days - 1)
     rows = (
         ArchivedMessage.objects.filter(mailing_list__in=lists, date__gte=_start(since))
-        .annotate(day=TruncDate("date"))
+        .annotate(day=UTCDay("date"))
         .values("day")
         .annotate(n=Count("id"))
     )

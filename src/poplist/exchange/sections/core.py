@@ -43,6 +43,11 @@ accounts = ModelSection(
     after_import={"domains.jsonl": _domains_resolver},
 )
 
+
+def _list_ids(tenant):
+    return MailingList.objects.filter(tenant=tenant).values_list("id", flat=True)
+
+
 lists = ModelSection(
     name="lists",
     order=20,
@@ -53,9 +58,21 @@ lists = ModelSection(
             lambda t: MailingList.objects.filter(tenant=t),
             refs={"domain": ("domain__name", "domain_id")},
         ),
-        ModelSpec(Member, "members.jsonl", lambda t: Member.objects.filter(mailing_list__tenant=t), refs=LIST),
         ModelSpec(
-            MemberEvent, "member_events.jsonl", lambda t: MemberEvent.objects.filter(mailing_list__tenant=t), refs=LIST
+            Member,
+            "members.jsonl",
+            lambda t: Member.objects.filter(mailing_list__tenant=t),
+            refs=LIST,
+            parent="mailing_list_id",
+            parents=_list_ids,
+        ),
+        ModelSpec(
+            MemberEvent,
+            "member_events.jsonl",
+            lambda t: MemberEvent.objects.filter(mailing_list__tenant=t),
+            refs=LIST,
+            parent="mailing_list_id",
+            parents=_list_ids,
         ),
         ModelSpec(
             Suppression,
