@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -127,6 +128,15 @@ POST = (
 )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=100_000)
@@ -176,6 +186,7 @@ def main() -> None:
         with transaction.atomic():
             enqueue_post(mailing_list, POST, message_id="<bench@example.org>")
         started = time.perf_counter()
+        own_start = time.process_time()
         workers = [
             subprocess.Popen([sys.executable, "-m", "poplist", "worker"], env=child, stderr=subprocess.DEVNULL)
             for _ in range(args.workers)
@@ -189,6 +200,8 @@ def main() -> None:
                     first = (time.perf_counter(), sink.delivered)
                 peaks = [max(p, peak_rss_mb(w.pid)) for p, w in zip(peaks, workers, strict=True)]
             elapsed = time.perf_counter() - started
+            cpus = [cpu_seconds(w.pid) for w in workers]
+            own_cpu = time.process_time() - own_start
         finally:
             for worker in workers:
                 worker.terminate()
@@ -209,7 +222,13 @@ def main() -> None:
             f"ratio to the raw signing rate {steady / baseline:.2f}"
         )
     print(f"ratio to the raw signing rate of one core: {rate / baseline:.2f}")
+    print(
+        "CPU seconds: workers "
+        + ", ".join(f"{c:.1f}" for c in cpus)
+        + f" (including start-up), benchmark process with the sink {own_cpu:.1f}; load average {os.getloadavg()[0]:.1f}"
+    )
     print("peak RSS per worker: " + ", ".join(f"{p:.0f} MB" for p in peaks))
+    shutil.rmtree(data_dir, ignore_errors=True)  # a million members leave 300 MB of SQLite behind
     if database:
         import psycopg
         from django.db import connections

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection, transaction
 
-from poplist.inbound.receive import begin_batch, end_batch
+from poplist.inbound import batch as shared
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
@@ -70,15 +70,16 @@ class Writer:
             results: list = []
             try:
                 with transaction.atomic():
-                    begin_batch()
+                    shared.begin()
                     for job, fallback, _future in batch:
                         results.append(self._one(job, fallback))
+                    shared.flush()  # the batch's jobs, digest items and archive backlog: one INSERT each
             except Exception as exc:  # the COMMIT itself failed: nothing of the batch is stored
                 log.exception("inbound batch of %d failed to commit", len(batch))
                 connection.close()
                 results = [exc] * len(batch)
             finally:
-                end_batch()
+                shared.end()
             for (_job, _fallback, future), result in zip(batch, results, strict=True):
                 if isinstance(result, BaseException):
                     future.set_exception(result)
@@ -87,10 +88,12 @@ class Writer:
 
     @staticmethod
     def _one(job, fallback):
+        mark = shared.mark()
         try:
             with transaction.atomic():
                 return job()
         except Exception as exc:
+            shared.forget(mark)  # its rows waiting for the bulk insert go with its savepoint
             log.exception("inbound message failed; storing it for a person to look at")
             try:
                 with transaction.atomic():
