@@ -237,13 +237,14 @@ def main() -> None:
         + f" (including start-up), benchmark process with the sink {own_cpu:.1f}; load average {os.getloadavg()[0]:.1f}"
     )
     if delivered and args.mode == "personal":
-        # What two cores given to the workers alone would do: CPU per copy against CPU per signature.
+        # What free cores (one per worker, two at most here) would do: CPU per copy against CPU per signature.
+        cores = min(args.workers, os.cpu_count() or 1)
         per_copy = sum(cpus) / delivered
         sink_per_copy = own_cpu / delivered
         print(
             f"CPU per copy: workers {per_copy * 1000:.3f} ms, sink {sink_per_copy * 1000:.3f} ms; "
-            f"one signature {1000 / per_cpu:.3f} ms. Ratio with two free cores: workers alone "
-            f"{2 / per_copy / per_cpu:.2f}, workers and sink {2 / (per_copy + sink_per_copy) / per_cpu:.2f}"
+            f"one signature {1000 / per_cpu:.3f} ms. Ratio with {cores} free core(s): workers alone "
+            f"{cores / per_copy / per_cpu:.2f}, workers and sink {cores / (per_copy + sink_per_copy) / per_cpu:.2f}"
         )
     print("peak RSS per worker: " + ", ".join(f"{p:.0f} MB" for p in peaks))
     shutil.rmtree(data_dir, ignore_errors=True)  # a million members leave 300 MB of SQLite behind
