@@ -25,17 +25,13 @@ def accept_post(post: Post, message_id: str, *, author_strict: bool = False) -> 
     if mailing_list.archive_policy != MailingList.ArchivePolicy.NONE:
         pending = PendingArchive(
             mailing_list=mailing_list,
+            job=job,  # inserted first: Django takes its id when the backlog row is saved
             message_id=message_id[:998],
-            raw=prepared.raw,
             received_at=timezone.now(),
             # The archive shows the author's subject, without the list's prefix, as it always did.
             subject=post.header("Subject") if prepared.message is None else None,
         )
-        pending._link = ("job_id", job)  # its job's id, once the job is inserted
         rows.append(pending)
     if not batch.insert_later(*rows):
         for row in rows:
-            link = getattr(row, "_link", None)
-            if link is not None:
-                setattr(row, link[0], link[1].pk)
             row.save()

@@ -25,7 +25,7 @@ def archive_pending(limit: int = BATCH) -> int:
     """Archive the oldest waiting posts, in arrival order (a reply after its parent). Returns how many."""
     rows = list(
         PendingArchive.objects.filter(attempts__lt=MAX_ATTEMPTS)
-        .select_related("mailing_list__domain", "mailing_list__tenant")
+        .select_related("mailing_list__domain", "mailing_list__tenant", "job")
         .order_by("id")[:limit]
     )
     done = 0
@@ -34,16 +34,16 @@ def archive_pending(limit: int = BATCH) -> int:
             with transaction.atomic():
                 if not PendingArchive.objects.filter(pk=row.pk).delete()[0]:
                     continue  # another worker took it
+                prepared = bytes(row.job.message)  # the bytes every member gets
                 archived = archive_message(
                     row.mailing_list,
-                    bytes(row.raw),
+                    prepared,
                     message_id=row.message_id,
                     received_at=row.received_at,
-                    message=fast_parse(bytes(row.raw)),
+                    message=fast_parse(prepared),
                     subject=row.subject,
                 )
-                if row.job_id:
-                    DeliveryJob.objects.filter(pk=row.job_id).update(archived=archived)
+                DeliveryJob.objects.filter(pk=row.job_id).update(archived=archived)
             done += 1
         except Exception:
             log.exception("could not archive post %s of list %s; will retry", row.message_id, row.mailing_list_id)

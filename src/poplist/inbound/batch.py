@@ -8,22 +8,24 @@ hand-batched for speed (0.5 ms of ORM work per post -> 0.15 ms, bench/inbound.py
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
-from django.db import models
+from django.db import models, transaction
 
 _local = threading.local()
 
 
 class BatchCache:
-    def __init__(self) -> None:
+    def __init__(self, optimistic: bool = False) -> None:
+        self.optimistic = optimistic  # no savepoint per message: any error replays the batch with them
         self.lists: dict[int, object] = {}
         self.filters: dict[int, tuple[list, list]] = {}
         self.rows: list[models.Model] = []  # inserted by `flush`, in order of first appearance of their model
 
 
-def begin() -> None:
-    _local.batch = BatchCache()
+def begin(*, optimistic: bool = False) -> None:
+    _local.batch = BatchCache(optimistic)
 
 
 def end() -> None:
@@ -32,6 +34,16 @@ def end() -> None:
 
 def current() -> BatchCache | None:
     return getattr(_local, "batch", None)
+
+
+def optimistic() -> bool:
+    batch = current()
+    return batch is not None and batch.optimistic
+
+
+def savepoint() -> contextlib.AbstractContextManager:
+    """A savepoint, except in an optimistic batch: there an error rolls the whole batch back instead."""
+    return contextlib.nullcontext() if optimistic() else transaction.atomic()
 
 
 def mark() -> int:
@@ -56,7 +68,7 @@ def insert_later(*rows: models.Model) -> bool:
 
 
 def flush() -> None:
-    """Insert the queued rows, one bulk INSERT per model; a row's `_after` rows get its id first."""
+    """Insert the queued rows, one bulk INSERT per model, in order (a job before the rows that point at it)."""
     batch = current()
     if batch is None or not batch.rows:
         return
@@ -64,9 +76,5 @@ def flush() -> None:
     for row in batch.rows:
         by_model.setdefault(type(row), []).append(row)
     for model, rows in by_model.items():
-        for row in rows:
-            link = getattr(row, "_link", None)
-            if link is not None:  # (field name, the row whose id it takes), inserted before it
-                setattr(row, link[0], link[1].pk)
         model.objects.bulk_create(rows)
     batch.rows = []

@@ -184,7 +184,7 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
     # No savepoint of its own: the writer runs each message in one already (and outside it, this is the transaction).
     with transaction.atomic(savepoint=False):
         try:
-            with transaction.atomic():
+            with batch.savepoint():  # in an optimistic batch, a duplicate replays the batch with savepoints
                 inbound = _store(
                     mailing_list,
                     route,
@@ -195,6 +195,8 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
                     verdict=verdict,
                 )
         except IntegrityError:
+            if batch.optimistic():
+                raise  # no savepoint to go back to: the writer replays the batch with them
             # The same post reached this list before (an MTA retry, or two paths): keep it, post it once.
             _store(
                 mailing_list,

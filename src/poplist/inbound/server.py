@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # the server's SIZE; lists set their own, lower, limits
 ROUTE_CACHE_SECONDS = 5.0
 INLINE_PARSE_BYTES = 64 * 1024
+# The protocol (event loop) and the writer thread share the GIL; at Python's default 5 ms a reply
+# can wait a whole interval for the writer to let go, at each step of each transaction.
+SWITCH_INTERVAL = 0.0005
 STANDBY_CHECK_SECONDS = 1.0  # exchange.readonly.ROLE_TTL: a cached route is trusted no longer than the role
 
 
@@ -188,6 +191,9 @@ async def start(
 def run_forever(host: str, lmtp_port: int, smtp_port: int | None = None) -> None:
     """`poplist inbound`: serve until SIGTERM/SIGINT; retry binding while the port is taken."""
     import signal
+    import sys
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     async def main() -> None:
         writer = Writer()
