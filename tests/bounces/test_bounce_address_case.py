@@ -71,6 +71,19 @@ def test_a_batch_matches_exact_and_case_variants_together(bounce_list, member_of
     assert events[2].reason == "the address is not a member of the list"
 
 
+def test_two_reports_in_two_other_cases_both_find_the_member(bounce_list):
+    john = add(bounce_list, "john.doe@example.com")
+    events = services.receive_bounces(
+        bounce_list,
+        [
+            services.Incoming(dsn("JOHN.DOE@example.com", "5.1.1"), None, 1),
+            services.Incoming(dsn("John.Doe@example.com", "5.1.1"), None, 2),
+        ],
+    )
+    assert [e.member_id for e in events] == [john.pk, john.pk]
+    assert [e.outcome for e in events] == ["scored", "not_scored"]  # once a day
+
+
 def test_the_case_insensitive_lookup_reads_an_index_not_the_whole_list(bounce_list):
     """A list of millions would be scanned for every bounce naming a non-member without it."""
     sql = services._members_sql(connection.vendor) + 'LOWER(m."email") IN (%s)'

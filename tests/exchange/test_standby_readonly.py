@@ -134,3 +134,24 @@ def test_lmtp_answers_451_standby_and_stores_nothing(transactional_db, tenant):
     assert code == 451
     assert "4.3.2" in text and "standby" in text
     assert InboundMessage.objects.count() == 0
+
+
+def test_the_worker_idles_on_a_standby_and_works_again_once_promoted(db):
+    import threading
+
+    from poplist.runtime.worker import Task, run
+
+    ran: list[int] = []
+    tasks = [Task("probe", lambda: ran.append(1) or 0)]
+    set_role(Instance.Role.STANDBY)
+    try:
+        stop = threading.Event()
+        threading.Timer(0.3, stop.set).start()
+        run(stop, tasks, idle_sleep=0.01)
+        assert ran == []
+    finally:
+        set_role(Instance.Role.PRIMARY)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    run(stop, tasks, idle_sleep=0.01)
+    assert ran

@@ -37,11 +37,12 @@ def _columns(model: type[Model], names: tuple[str, ...], alias: str, vendor: str
     wanted = {model._meta.get_field(name).attname for name in names}
     fields = [f for f in model._meta.concrete_fields if f.attname in wanted]  # the order from_db expects
     sql = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
-    converters = []
-    for field in fields:
+    converters = []  # only the columns that have some: (index, functions, expression)
+    for index, field in enumerate(fields):
         expression = field.get_col(alias)
         found = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
-        converters.append((found, expression))
+        if found:
+            converters.append((index, found, expression))
     return sql, [f.attname for f in fields], converters
 
 
@@ -57,18 +58,19 @@ def build(model: type[Model], names: tuple[str, ...], alias: str, values: Sequen
     """
     connection = _connection()
     _, attnames, converters = _columns(model, names, alias, connection.vendor)
-    converted = []
-    for value, (functions, expression) in zip(values, converters, strict=True):
+    converted = list(values)
+    for index, functions, expression in converters:
+        value = converted[index]
         for function in functions:
             value = function(value, expression, connection)
-        converted.append(value)
+        converted[index] = value
     return model.from_db(connection.alias, attnames, converted)
 
 
 # A str in a CharField, an int in an IntegerField or foreign key, a float in a FloatField (or None)
 # goes to the database as it is: their `get_db_prep_save` chain is skipped (~8 µs a field under
-# the profiler, 16 fields an event). Any other value takes the ORM's way.
-@cache
+# the profiler, 16 fields an event). Any other value takes the ORM's way. Likewise `pre_save` is a
+# plain attribute read for fields that do not override it (no auto_now).
 def _plain_types(field) -> tuple[type, ...]:
     if isinstance(field, models.ForeignKey):
         return _plain_types(field.target_field)
@@ -83,20 +85,31 @@ def _plain_types(field) -> tuple[type, ...]:
     return ()
 
 
-def _db_value(field, obj: Model, add: bool, connection):
-    value = field.pre_save(obj, add)
-    if type(value) in _plain_types(field):
-        return value
-    return field.get_db_prep_save(value, connection)
+def _writers(fields: list) -> list[tuple]:
+    out = []
+    for field in fields:
+        plain_read = type(field).pre_save is models.Field.pre_save or (
+            isinstance(field, models.DateField) and not field.auto_now and not field.auto_now_add
+        )
+        out.append((field, field.attname, _plain_types(field), plain_read))
+    return out
+
+
+def _values(writers: list[tuple], obj: Model, add: bool, connection) -> list:
+    out = []
+    for field, attname, plain, plain_read in writers:
+        value = getattr(obj, attname) if plain_read else field.pre_save(obj, add)
+        out.append(value if type(value) in plain else field.get_db_prep_save(value, connection))
+    return out
 
 
 @cache
-def _insert_parts(model: type[Model], vendor: str) -> tuple[list, str, str, str]:
+def _insert_parts(model: type[Model], vendor: str) -> tuple[list, list, str, str, str]:
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return fields, head, row, f" RETURNING {quote(meta.pk.column)}"
+    return fields, _writers(fields), head, row, f" RETURNING {quote(meta.pk.column)}"
 
 
 def insert(model: type[Model], objects: list[Model]) -> None:
@@ -110,11 +123,11 @@ def insert(model: type[Model], objects: list[Model]) -> None:
     if not connection.features.can_return_rows_from_bulk_insert:  # an old SQLite: the ORM's way
         model._default_manager.bulk_create(objects)
         return
-    fields, head, row, returning = _insert_parts(model, connection.vendor)
+    fields, writers, head, row, returning = _insert_parts(model, connection.vendor)
     size = max(connection.ops.bulk_batch_size(fields, objects), 1)
     for start in range(0, len(objects), size):
         chunk = objects[start : start + size]
-        params = [_db_value(f, obj, True, connection) for obj in chunk for f in fields]
+        params = [value for obj in chunk for value in _values(writers, obj, True, connection)]
         with connection.cursor() as cursor:
             cursor.execute(head + ", ".join([row] * len(chunk)) + returning, params)
             ids = [r[0] for r in cursor.fetchall()]
@@ -129,7 +142,7 @@ def _update_parts(model: type[Model], names: tuple[str, ...], vendor: str) -> tu
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    return fields, f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    return _writers(fields), f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
 
 
 def update(model: type[Model], objects: Iterable[Model], names: tuple[str, ...]) -> None:
@@ -142,8 +155,8 @@ def update(model: type[Model], objects: Iterable[Model], names: tuple[str, ...])
     if not objects:
         return
     connection = _connection()
-    fields, sql = _update_parts(model, names, connection.vendor)
-    params = [[*(_db_value(f, obj, False, connection) for f in fields), obj.pk] for obj in objects]
+    writers, sql = _update_parts(model, names, connection.vendor)
+    params = [[*_values(writers, obj, False, connection), obj.pk] for obj in objects]
     with connection.cursor() as cursor:
         if len(params) == 1:
             cursor.execute(sql, params[0])

@@ -82,7 +82,12 @@ def record_delivery_failure(
 
 
 def receive_bounces(mailing_list: MailingList, items: list[Incoming]) -> list[BounceEvent]:
-    """Record and act on many messages to one list's bounce address: one parse each, bulk queries."""
+    """Record and act on many messages to one list's bounce address: one parse each, bulk queries.
+
+    Measured (bench/bounces.py, SQLite, per CPU-second, every corpus format in turn, load ~9):
+    batches of 500 2,261/s (1,210 with the ORM's statements), one by one in inbound's group
+    commit 1,158/s (441 before); docs/bounces.md has the table.
+    """
     named = [member_id_from_token(item.verp_token) if item.verp_token else None for item in items]
     parsed = [
         parsing.parse(item.raw, named=member_id is not None) for item, member_id in zip(items, named, strict=True)
@@ -150,17 +155,17 @@ def _fetch_members(mailing_list: MailingList, ids: set[int], emails: set[str]) -
     by_email = {m.email: m for m in found.by_id.values()}
     # RFC 5321 lets a local part be case-sensitive and Poplist stores it as written, but providers treat
     # John.Doe@ and john.doe@ as one mailbox, and some report the address in another case than it was sent.
-    unmatched = {e.lower(): e for e in emails if e not in by_email}
+    unmatched = sorted(e for e in emails if e not in by_email)  # two of them may differ only in case
     if unmatched:
         candidates = _Found({}, {}, set(), {})
-        for chunk in _chunks(sorted(unmatched)):
+        for chunk in _chunks(sorted({e.lower() for e in unmatched})):
             clause = f"LOWER(m.{rows.quote('email')}) IN ({_marks(chunk)})"
             _select_members(mailing_list, candidates, clause, chunk)
         by_lower: dict[str, list[Member]] = {}
         for member in candidates.by_id.values():
             by_lower.setdefault(member.email.lower(), []).append(member)
-        for lowered, original in unmatched.items():
-            matches = by_lower.get(lowered, [])
+        for original in unmatched:
+            matches = by_lower.get(original.lower(), [])
             if len(matches) == 1:
                 by_email[original] = matches[0]
                 found.scores[matches[0].pk] = candidates.scores[matches[0].pk]

@@ -180,5 +180,31 @@ class PreparedSignature:
         return b"".join(out)
 
 
+def sign_message(raw: bytes, signers: list[Signer]) -> bytes:
+    """A whole message signed by each signer (notices: one copy, nothing prepared to share), in CRLF form.
+
+    Signs the headers of SIGNED_HEADERS and PERSONAL_HEADERS that the message has, like a post."""
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if not signers:
+        return raw
+    headers, body = split_message(raw)
+    own = [(n.strip(), v) for n, v in headers if n.strip().lower() in PERSONAL_HEADERS]
+    prepared = PreparedSignature(signers, headers, [body])
+    return prepared.signature_headers(own, []) + raw
+
+
+def header_domain(raw: bytes, name: bytes = b"from") -> str:
+    """The domain of the first address in a header (lower case), or "" when there is none."""
+    from email.utils import getaddresses
+
+    head = raw.replace(b"\r\n", b"\n").partition(b"\n\n")[0].replace(b"\n", b"\r\n")
+    for header, value in split_message(head + b"\r\n\r\n")[0]:
+        if header.strip().lower() == name:
+            text = value.replace(b"\r\n", b"").decode("utf-8", "replace")
+            addresses = [a for _, a in getaddresses([text]) if "@" in a]
+            return addresses[0].rpartition("@")[2].strip().lower().rstrip(".") if addresses else ""
+    return ""
+
+
 def _fold(value: bytes, width: int = 76) -> bytes:
     return b"\r\n\t".join(value[i : i + width] for i in range(0, len(value), width))

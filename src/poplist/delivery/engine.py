@@ -79,6 +79,8 @@ def send_batch(batch: DeliveryBatch, transport: Transport, prepared: Prepared) -
     copies = render(chunks[0]) if chunks else []
     for number, chunk in enumerate(chunks):
         pending = _submit(transport, [Envelope(c.mail_from, c.recipients, c.data) for c in copies])
+        if number == 0 and batch.after_id == 0 and not job.total:
+            claims.count_total(job)  # the job's first batch: count its members while the relay works
         following = render(chunks[number + 1]) if number + 1 < len(chunks) else []
         results = pending()
         if getattr(transport, "unreachable", False) and not any(_answered(r) for r in results):

@@ -8,8 +8,12 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from poplist.core.errors import PoplistError
+from poplist.delivery.dkim import Signer, header_domain, sign_message
+from poplist.delivery.keys import signers_for
 from poplist.delivery.models import OutboundMessage
 from poplist.delivery.transport import Envelope, Transport
+from poplist.lists.models import MailingList
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +59,54 @@ def send_queued(transport: Transport, limit: int = 100) -> int:
     claimed = claim_due(limit)
     if not claimed:
         return 0
-    envelopes = [Envelope(m.mail_from, list(m.recipients), bytes(m.raw)) for m in claimed]
-    results = transport.send_many(envelopes)
+    now = timezone.now()
+    ready: list[tuple[OutboundMessage, bytes]] = []
+    signers: dict[tuple[str, bool], list[Signer] | PoplistError] = {}
+    for message in claimed:
+        try:
+            ready.append((message, sign(message, signers)))
+        except PoplistError as exc:  # a corrupt key (or none where one is required): wait, never send unsigned
+            message.attempts += 1
+            message.next_attempt_at = now + backoff(message.attempts)
+            message.last_error = str(exc)[:2000]
+            message.save(update_fields=["attempts", "next_attempt_at", "last_error"])
+            log.warning("message %s not sent: %s", message.pk, exc)
+    envelopes = [Envelope(m.mail_from, list(m.recipients), data) for m, data in ready]
+    results = transport.send_many(envelopes) if envelopes else []
     now = timezone.now()
     with transaction.atomic():
-        for message, result in zip(claimed, results, strict=True):
+        for (message, _data), result in zip(ready, results, strict=True):
             _record(message, result.replies, now)
     return len(claimed)
+
+
+def sign(message: OutboundMessage, cache: dict | None = None) -> bytes:
+    """A queued message as it leaves: DKIM-signed by the active keys of its From domain, when Poplist holds
+    any (a list's notices are signed by the list domain's keys, like its posts). Signed at sending, not at
+    queueing, so that the newest key signs and t= is the time the message left.
+
+    A list's own domain follows `dkim_required` (no key: InvalidInput, as for posts); another domain (the
+    host's ADMIN_EMAIL, an author's address in a forward) is signed only when it has a key."""
+    raw = bytes(message.raw)
+    domain = header_domain(raw)
+    if not domain:
+        return raw
+    required = None if message.mailing_list_id and domain == _list_domain(message) else False
+    key = (domain, required is None)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        try:
+            cache[key] = signers_for(domain, required=required)
+        except PoplistError as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, PoplistError):
+        raise found
+    return sign_message(raw, found) if found else raw
+
+
+def _list_domain(message: OutboundMessage) -> str:
+    return MailingList.objects.values_list("domain__name", flat=True).get(pk=message.mailing_list_id).lower()
 
 
 def _record(message: OutboundMessage, replies: dict[str, tuple[int, str]], now) -> None:

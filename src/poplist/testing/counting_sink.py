@@ -26,6 +26,9 @@ class Faults:
     data_reply: Callable[[list[str]], bytes | None] = lambda recipients: None
 
 
+EHLO_REPLY = b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n"
+
+
 def fraction(address: str, divisor: int) -> bool:
     """A stable pseudo-random 1/divisor of addresses (the same on every try)."""
     return zlib.crc32(address.encode()) % divisor == 0
@@ -53,6 +56,9 @@ class CountingSink:
             return sum(self.counts.values())
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Commands are read in chunks and answered in one write per chunk: a pipelined burst of 100
+        RCPT lines costs one read and one write (readline per command held a bulk benchmark to
+        ~50,000 RCPT/s, with the sink using most of a core)."""
         self.connections += 1
         number = self.connections
         try:
@@ -62,67 +68,93 @@ class CountingSink:
                 return
             writer.write(b"220 sink ESMTP\r\n")
             mail_from, rcpts = "", []
+            buffer = b""
             while True:
-                line = await reader.readline()
-                if not line:
+                chunk = await reader.read(262144)
+                if not chunk:
                     return
-                verb = line[:4].upper()
-                if verb == b"EHLO" or verb == b"HELO":
-                    writer.write(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n")
-                elif verb == b"MAIL":
-                    mail_from, rcpts = line[10:].strip().split(b" ")[0].strip(b"<>").decode(), []
-                    writer.write(b"250 2.1.0 ok\r\n")
-                elif verb == b"RCPT":
-                    address = line[8:].strip().strip(b"<>").decode()
-                    refusal = self.faults.rcpt(address)
-                    if refusal:
-                        writer.write(refusal + b"\r\n")
-                    else:
-                        rcpts.append(address)
-                        writer.write(b"250 2.1.5 ok\r\n")
-                elif verb == b"DATA":
-                    if not rcpts:
-                        writer.write(b"554 5.5.1 no valid recipients\r\n")
-                        continue
-                    writer.write(b"354 go ahead\r\n")
-                    await writer.drain()
-                    if not await self._data(reader, writer, mail_from, rcpts):
+                buffer += chunk
+                out: list[bytes] = []
+                pos = 0
+                while True:
+                    end = buffer.find(b"\r\n", pos)
+                    if end < 0:
+                        break
+                    line, pos = buffer[pos:end], end + 2
+                    verb = line[:4].upper()
+                    if verb == b"RCPT":
+                        address = line[8:].strip().strip(b"<>").decode()
+                        refusal = self.faults.rcpt(address)
+                        if refusal:
+                            out.append(refusal + b"\r\n")
+                        else:
+                            rcpts.append(address)
+                            out.append(b"250 2.1.5 ok\r\n")
+                    elif verb == b"MAIL":
+                        mail_from, rcpts = line[10:].strip().split(b" ")[0].strip(b"<>").decode(), []
+                        out.append(b"250 2.1.0 ok\r\n")
+                    elif verb == b"DATA":
+                        if not rcpts:
+                            out.append(b"554 5.5.1 no valid recipients\r\n")
+                            continue
+                        out.append(b"354 go ahead\r\n")
+                        writer.write(b"".join(out))
+                        out = []
+                        buffer, reply = await self._data(reader, buffer[pos:], mail_from, rcpts)
+                        pos = 0
+                        if reply is None:
+                            return
+                        out.append(reply)
+                        rcpts = []
+                    elif verb == b"EHLO" or verb == b"HELO":
+                        out.append(EHLO_REPLY)
+                    elif verb == b"RSET":
+                        mail_from, rcpts = "", []
+                        out.append(b"250 2.0.0 ok\r\n")
+                    elif verb == b"QUIT":
+                        writer.write(b"".join(out) + b"221 2.0.0 bye\r\n")
+                        await writer.drain()
                         return
-                    rcpts = []
-                elif verb == b"RSET":
-                    mail_from, rcpts = "", []
-                    writer.write(b"250 2.0.0 ok\r\n")
-                elif verb == b"QUIT":
-                    writer.write(b"221 2.0.0 bye\r\n")
-                    await writer.drain()
-                    return
-                else:
-                    writer.write(b"250 2.0.0 ok\r\n" if verb == b"NOOP" else b"502 5.5.2 unknown command\r\n")
+                    else:
+                        out.append(b"250 2.0.0 ok\r\n" if verb == b"NOOP" else b"502 5.5.2 unknown command\r\n")
+                buffer = buffer[pos:]
+                if out:
+                    writer.write(b"".join(out))
+                    if writer.transport.get_write_buffer_size() > 1 << 20:
+                        await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return
         finally:
             writer.close()
 
-    async def _data(self, reader, writer, mail_from: str, rcpts: list[str]) -> bool:
+    async def _data(self, reader, buffer: bytes, mail_from: str, rcpts: list[str]) -> tuple[bytes, bytes | None]:
+        """Read one message's content after 354: (what follows it, the reply), or (b"", None) to hang up."""
         with self.lock:
             self.transactions += 1
             number = self.transactions
         if self.faults.drop_every and number % self.faults.drop_every == 0:
-            await reader.read(10)  # some of the message, then the line goes dead
-            return False
-        data = await reader.readuntil(b"\r\n.\r\n")
+            if not buffer:
+                await reader.read(10)  # some of the message, then the line goes dead
+            return b"", None
+        data = b"\r\n" + buffer  # the end mark may close an empty message: look for it after a CRLF
+        start = 0
+        while (end := data.find(b"\r\n.\r\n", start)) < 0:
+            start = max(len(data) - 4, 0)
+            chunk = await reader.read(262144)
+            if not chunk:
+                raise asyncio.IncompleteReadError(data, None)
+            data += chunk
+        content, rest = data[2 : end + 2], data[end + 5 :]
         if self.faults.hang_every and number % self.faults.hang_every == 0:
             await asyncio.sleep(3600)
         reply = self.faults.data_reply(rcpts)
         if reply:
-            writer.write(reply + b"\r\n")
-            return True
+            return rest, reply + b"\r\n"
         with self.lock:
             self.counts.update(rcpts)
             if self.keep:
-                self.messages.append((mail_from, rcpts, data[:-3].replace(b"\r\n..", b"\r\n.")))
-        writer.write(b"250 2.0.0 queued\r\n")
-        return True
+                self.messages.append((mail_from, rcpts, content.replace(b"\r\n..", b"\r\n.")))
+        return rest, b"250 2.0.0 queued\r\n"
 
 
 @contextlib.contextmanager

@@ -1,0 +1,298 @@
+"""Figure: the same post to the same N members through GNU Mailman 3 and through Poplist, to the same sink.
+
+    python bench/mailman_compare.py --members 10000 --mode both|personal|bulk [--mailman-venv DIR] [--workers 2]
+
+Mailman 3.3.10 (PyPI `mailman`) is installed on first use into its own virtual environment
+(default ~/.cache/poplist-bench/mailman-venv), with its default SQLite database. Its members are
+added through its own API (`IMailingList.subscribe`, one transaction per 1,000), its runners are
+started with `mailman start` and left to settle, then the post is injected into its `in` queue
+and timed until the counting sink (the one bench/fanout.py uses, in this process) has every
+recipient. Mailman's settings for a fair run: nonmembers' posts accepted (nothing held), no
+welcome messages, archivers off, `max_recipients` 100 per transaction like Poplist's bulk mode
+(Mailman's default is 10), personal mode = `Personalization.individual` (one copy per member;
+Mailman does not sign: DKIM is left to the MTA).
+
+Poplist's side is bench/fanout.py run as a child with the same N and mode (DKIM RSA-2048 on every
+copy, its workers started after the post is queued: worker start-up counts against Poplist).
+Prints both times and the ratio Mailman time / Poplist time (goal: ≥ 20 personal, ≥ 5 bulk), and
+the peak RSS of Mailman's out and pipeline runners.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAILMAN = "mailman==3.3.10"
+
+POST = (
+    "From: Ann <ann@example.org>\nTo: news@lists.bench.test\nSubject: Bench post\n"
+    "Date: Fri, 27 Nov 2026 03:00:00 +0000\nMessage-ID: <bench-mm@example.org>\nMIME-Version: 1.0\n"
+    "Content-Type: text/plain; charset=utf-8\n\n"
+    + "A line of a typical post, about seventy characters long, nothing more.\n"
+    * 40
+)
+
+SETUP = """
+import sys, time
+from mailman.core.initialize import initialize
+initialize(sys.argv[1])
+from mailman.config import config
+from mailman.app.lifecycle import create_list
+from mailman.interfaces.action import Action
+from mailman.interfaces.domain import IDomainManager
+from mailman.interfaces.usermanager import IUserManager
+from zope.component import getUtility
+
+n = int(sys.argv[2])
+getUtility(IDomainManager).add("lists.bench.test")
+mlist = create_list("news@lists.bench.test")
+mlist.send_welcome_message = False
+mlist.default_nonmember_action = Action.accept
+config.db.commit()
+users = getUtility(IUserManager)
+domains = ["example.org", "example.net", "mail.example.com", "exemple.fr", "post.example"]
+started = time.perf_counter()
+for i in range(n):
+    mlist.subscribe(users.create_address(f"m{i}@{domains[i % 5]}"), send_welcome_message=False)
+    if i % 1000 == 999:
+        config.db.commit()
+config.db.commit()
+print(f"{n} members in {time.perf_counter() - started:.1f} s", flush=True)
+"""
+
+
+MODE = """
+import sys
+from mailman.core.initialize import initialize
+initialize(sys.argv[1])
+from mailman.config import config
+from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.mailinglist import Personalization
+from zope.component import getUtility
+
+mlist = getUtility(IListManager).get("news@lists.bench.test")
+mlist.personalize = Personalization.individual if sys.argv[2] == "personal" else Personalization.none
+config.db.commit()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_mailman(venv: Path) -> Path:
+    mailman = venv / "bin" / "mailman"
+    if not mailman.exists():
+        print(f"installing {MAILMAN} into {venv} …", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", MAILMAN], check=True)
+    return mailman
+
+
+def write_config(home: Path, sink_port: int) -> Path:
+    config = home / "mailman.cfg"
+    config.write_text(
+        textwrap.dedent(f"""\
+        [mailman]
+        site_owner: owner@bench.test
+        layout: bench
+        [paths.bench]
+        var_dir: {home}/var
+        [mta]
+        incoming: mailman.mta.null.NullMTA
+        smtp_host: 127.0.0.1
+        smtp_port: {sink_port}
+        lmtp_port: {free_port()}
+        max_recipients: 100
+        [webservice]
+        port: {free_port()}
+        [runner.rest]
+        start: no
+        [runner.lmtp]
+        start: no
+        [archiver.prototype]
+        enable: no
+        [archiver.mhonarc]
+        enable: no
+        [archiver.mail_archive]
+        enable: no
+        """)
+    )
+    return config
+
+
+def runner_pids(home: Path) -> dict[str, int]:
+    """Runner processes of this Mailman (found by their --config argument)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = b" ".join(argv).decode("utf-8", "replace")
+        if str(home) in text and "runner" in text:
+            match = re.search(r"--runner[= ](\w+)", text)
+            found[match.group(1) if match else text[-30:]] = int(entry.name)
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _mailman(mailman: Path) -> list[str]:
+    return [str(mailman), "--run-as-root"] if os.geteuid() == 0 else [str(mailman)]
+
+
+def run_mailman(args, sink, modes: list[str]) -> dict[str, tuple[float, dict[str, float]]]:
+    """Mailman's time for each mode in turn (one set-up, its runners started once)."""
+    mailman = ensure_mailman(Path(args.mailman_venv))
+    python = mailman.parent / "python"
+    home = Path(tempfile.mkdtemp(prefix="poplist-mailman-"))
+    config = write_config(home, sink.port)
+    (home / "setup.py").write_text(SETUP)
+    (home / "mode.py").write_text(MODE)
+    started = time.perf_counter()
+    subprocess.run([str(python), "setup.py", str(config), str(args.members)], check=True, cwd=home)
+    print(f"(Mailman set up in {time.perf_counter() - started:.0f} s)", flush=True)
+    subprocess.run([*_mailman(mailman), "-C", str(config), "start", "--force"], check=True, cwd=home)
+    out = {}
+    try:
+        # The clock starts once every runner has said "started" in its log (under load that took
+        # Mailman 50 s here), plus a moment: Mailman's start-up does not count against it.
+        log = home / "var" / "logs" / "mailman.log"
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            text = log.read_text() if log.exists() else ""
+            if all(f"{name} runner started." in text for name in ("in", "pipeline", "out", "virgin", "archive")):
+                break
+            time.sleep(0.5)
+        for mode in modes:
+            subprocess.run([str(python), "mode.py", str(config), mode], check=True, cwd=home)
+            time.sleep(args.settle)
+            message = home / f"{mode}.eml"
+            message.write_text(POST.replace("<bench-mm@", f"<bench-mm-{mode}@"))
+            before = sink.delivered
+            peaks = {name: peak_rss_mb(pid) for name, pid in runner_pids(home).items()}
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    *_mailman(mailman),
+                    "-C",
+                    str(config),
+                    "inject",
+                    "-q",
+                    "in",
+                    "-f",
+                    str(message),
+                    "news@lists.bench.test",
+                ],
+                check=True,
+                cwd=home,
+            )
+            while sink.delivered - before < args.members and time.perf_counter() - started < args.timeout:
+                time.sleep(0.2)
+                for name, pid in runner_pids(home).items():
+                    peaks[name] = max(peaks.get(name, 0.0), peak_rss_mb(pid))
+            elapsed = time.perf_counter() - started
+            got = sink.delivered - before
+            if got < args.members:
+                print(f"Mailman delivered only {got} of {args.members} in {elapsed:.0f} s (timeout)")
+            unit = "messages" if mode == "personal" else "recipients"
+            print(
+                f"Mailman 3.3.10, {mode}, N={args.members}: {elapsed:.1f} s, {got / elapsed:,.0f} {unit}/s "
+                f"(load average {os.getloadavg()[0]:.1f}); peak RSS "
+                + ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(peaks.items()) if name in ("out", "pipeline")),
+                flush=True,
+            )
+            out[mode] = (elapsed, peaks)
+    finally:
+        subprocess.run([*_mailman(mailman), "-C", str(config), "stop"], cwd=home, check=False)
+        deadline = time.monotonic() + 30
+        while runner_pids(home) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in runner_pids(home).values():  # this run's runners that did not stop
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        smtp_log = home / "var" / "logs" / "smtp.log"
+        if smtp_log.exists():
+            print("Mailman's smtp.log: " + " | ".join(smtp_log.read_text().splitlines()[-4:]))
+        shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def run_poplist(args, mode: str) -> float:
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "fanout.py"),
+        "--members",
+        str(args.members),
+        "--workers",
+        str(args.workers),
+        "--mode",
+        mode,
+        "--timeout",
+        str(args.timeout),
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    print("\n".join("  poplist: " + line for line in output.splitlines()))
+    match = re.search(r", ([\d.]+) s \(including worker start-up\)", output)
+    if not match:
+        raise SystemExit("could not read Poplist's time from bench/fanout.py")
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--mode", choices=["personal", "bulk", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=2, help="Poplist workers")
+    parser.add_argument("--mailman-venv", default=str(Path.home() / ".cache" / "poplist-bench" / "mailman-venv"))
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait after every runner said it started")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from poplist.testing.counting_sink import run_counting_sink
+
+    modes = ["bulk", "personal"] if args.mode == "both" else [args.mode]
+    with run_counting_sink() as sink:
+        mailman = run_mailman(args, sink, modes)
+    for mode in modes:
+        if mode not in mailman:
+            continue
+        poplist_time = run_poplist(args, mode)
+        unit = "messages" if mode == "personal" else "recipients"
+        print(
+            f"Poplist, {mode} + DKIM RSA-2048, {args.workers} workers, N={args.members}: {poplist_time:.1f} s, "
+            f"{args.members / poplist_time:,.0f} {unit}/s"
+        )
+        ratio = mailman[mode][0] / poplist_time
+        print(f"{mode}: ratio Mailman time / Poplist time: {ratio:.1f} (load average {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()
