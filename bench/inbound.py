@@ -14,7 +14,8 @@ process) whose handler only writes the same raw message into a table and commits
 
 Goal (issue 3): at least 300 posts/s on SQLite on the 2-core machine. Figures are medians.
 Measured 2026-11-27 08:31, load 2.9, --posts 1000 --repeat 3: SQLite 320 posts/s against 920
-for the bare server (ratio 0.35); history and PostgreSQL in docs/inbound.md.
+for the bare server (ratio 0.35); 250 posts/s (ratio 0.24) in a later, busier run. History and
+PostgreSQL in docs/inbound.md: the figures swing by about 30% with the shared machine's load.
 """
 
 from __future__ import annotations
