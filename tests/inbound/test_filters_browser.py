@@ -46,9 +46,7 @@ def test_owner_bans_accepts_and_filters_headers_in_the_browser(page, live_server
     page.fill("#header-name", "X-Bad")
     page.fill("#header-pattern", "(unclosed")
     page.get_by_role("button", name="Add the filter").click()
-    expect(page.locator("ul.messages")).to_contain_text(
-        "(unclosed is not a valid pattern"
-    )  # a clear error
+    expect(page.locator("ul.messages")).to_contain_text("(unclosed is not a valid pattern")  # a clear error
 
     # What the page set is what the pipeline does.
     assert _post(mailing_list, "spammer@example.net", "<p1@x>") == "discarded"
