@@ -24,7 +24,8 @@ MAX_PROBES = 3  # values tried per integer id
 
 @pytest.fixture
 def acme_world(mailing_list, tenant):
-    """acme owns a list with a member and an owner, an archived thread, an import job and a token."""
+    """acme owns a list with a member and an owner, an archived thread, an import job, a subscription request
+    and a token."""
     from poplist.accounts.services import create_api_token
     from poplist.archive.services import archive_message
     from poplist.lists.import_jobs import queue_import
@@ -41,6 +42,11 @@ def acme_world(mailing_list, tenant):
     from poplist.delivery.jobs import enqueue_post
 
     delivery = enqueue_post(mailing_list, b"Subject: Secret plans\r\n\r\nSecret.\r\n", message_id="<s1@example.org>")
+    from poplist.lists.models import PendingRequest
+    from poplist.lists.subscriptions import request_subscription
+
+    request_subscription(mailing_list, "cy@example.org", origin=Origin(via="web"))
+    request = PendingRequest.objects.get(email="cy@example.org")
     return {
         "address": [mailing_list.address],
         "email": ["ann@example.org", "owner@acme.test"],
@@ -54,6 +60,7 @@ def acme_world(mailing_list, tenant):
         "token_id": [str(token.pk)],
         "import_id": [str(job.pk)],
         "job_id": [str(delivery.pk)],
+        "request_id": [str(request.pk)],
     }
 
 

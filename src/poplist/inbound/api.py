@@ -1,4 +1,4 @@
-"""REST endpoints for held messages: list, read, and decide (approve, accept, reject, discard)."""
+"""REST endpoints for held messages: list, read, and decide (approve, accept, reject, discard), one or in bulk."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from poplist.api.scope import actor, require_writable, tenant_scope
+from poplist.core.errors import PoplistError
 from poplist.inbound import moderation
 from poplist.inbound.render import readable
 from poplist.lists import services
 
 PREFIX = "/lists"
 router = Router(tags=["moderation"])
+BULK_MAX = 1000
 
 
 class HeldOut(Schema):
@@ -39,6 +41,21 @@ class DecisionIn(Schema):
     reason: str = ""
 
 
+class BulkDecisionIn(DecisionIn):
+    ids: list[int] = Field(min_length=1, max_length=BULK_MAX)
+
+
+class BulkResultOut(Schema):
+    id: int
+    result: str = Field(description="the held post's new state (approved, rejected, discarded), or error")
+    detail: str
+
+
+class BulkDecisionOut(Schema):
+    results: list[BulkResultOut]
+    counts: dict[str, int]
+
+
 def _row(item) -> dict:
     return {
         "id": item.pk,
@@ -59,6 +76,24 @@ def _list(request: HttpRequest, address: str):
 @router.get("/{address}/held", response=list[HeldOut], summary="Posts waiting for a moderator")
 def list_held(request, address: str):
     return [_row(item) for item in moderation.pending(_list(request, address))[:1000]]
+
+
+# Declared before /held/{held_id}: "bulk" must not be read as an id.
+@router.post("/{address}/held/bulk", response=BulkDecisionOut, summary=f"Decide up to {BULK_MAX} held posts at once")
+def decide_held_bulk(request, address: str, body: BulkDecisionIn):
+    mailing_list = _list(request, address)
+    require_writable(request, mailing_list.tenant)
+    decided = moderation.decide_many(mailing_list, body.ids, body.decision, actor=actor(request), reason=body.reason)
+    results = [
+        {"id": held_id, "result": "error", "detail": str(item)}
+        if isinstance(item, PoplistError)
+        else {"id": held_id, "result": item.state, "detail": ""}
+        for held_id, item in decided
+    ]
+    counts: dict[str, int] = {}
+    for row in results:
+        counts[row["result"]] = counts.get(row["result"], 0) + 1
+    return {"results": results, "counts": counts}
 
 
 @router.get("/{address}/held/{held_id}", response=HeldDetail, summary="One held post, its text made safe")

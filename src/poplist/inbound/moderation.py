@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from poplist.core import addresses, tokens
 from poplist.core.autoreply import is_auto_reply
-from poplist.core.errors import Conflict, InvalidInput, NotFound
+from poplist.core.errors import Conflict, InvalidInput, NotFound, PoplistError
 from poplist.core.mime import header_text, part_text
 from poplist.delivery.notices import send_list_notice
 from poplist.inbound import dmarc
@@ -205,6 +205,22 @@ def decide(held: HeldMessage, decision: str, *, actor: str, reason: str = "") ->
     if decision not in DECISIONS:
         raise InvalidInput(_("Unknown decision %(decision)s."), decision=decision)
     return DECISIONS[decision](held, actor=actor)
+
+
+def decide_many(
+    mailing_list: MailingList, ids: list[int], decision: str, *, actor: str, reason: str = ""
+) -> list[tuple[int, HeldMessage | PoplistError]]:
+    """The same decision on several held posts of one list, each in its own transaction (one already
+    decided never undoes the others). Returns (id, the held post or the error) per distinct id."""
+    if decision != "reject" and decision not in DECISIONS:
+        raise InvalidInput(_("Unknown decision %(decision)s."), decision=decision)
+    results: list[tuple[int, HeldMessage | PoplistError]] = []
+    for held_id in dict.fromkeys(ids):
+        try:
+            results.append((held_id, decide(get_held(mailing_list, held_id), decision, actor=actor, reason=reason)))
+        except PoplistError as exc:
+            results.append((held_id, exc))
+    return results
 
 
 def decide_by_mail(mailing_list: MailingList, token: str, message: EmailMessage | None, sender: str) -> bool:

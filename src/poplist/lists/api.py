@@ -326,3 +326,8 @@ def remove_member(request, address: str, email: str, role: Role = "member", good
 from poplist.lists.api_imports import router as _imports_router  # noqa: E402
 
 router.add_router("", _imports_router)
+
+# Subscription requests (list, approve, reject, in bulk), also under /lists.
+from poplist.lists.api_requests import router as _requests_router  # noqa: E402
+
+router.add_router("", _requests_router)
