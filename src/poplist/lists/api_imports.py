@@ -70,7 +70,7 @@ def _row(job: ImportJob, *, rejections: bool = False) -> dict:
 
 
 def _jobs(mailing_list):
-    return import_jobs.jobs_of(mailing_list)
+    return ImportJob.objects.filter(mailing_list=mailing_list).select_related("run").defer("data")
 
 
 @router.post("/{address}/imports", response={202: ImportDetail}, summary="Upload a CSV of members; poll the job")

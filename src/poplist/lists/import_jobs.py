@@ -1,6 +1,6 @@
 """Members imports as background jobs: queued with their file, run by a worker (or a thread), polled.
 
-The console's import page and the API store the upload and answer at once; `run_job` does the import with
+The API (and any page) stores the upload and answers at once; `run_job` does the import with
 lists.importing (all-or-nothing) and records progress where another process can read it while
 the import runs: progress is written through a second database connection, because the
 import's own connection is inside its transaction until the end.
@@ -19,7 +19,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from poplist.core.errors import InvalidInput, NotFound, PoplistError
+from poplist.core.errors import InvalidInput, PoplistError
 from poplist.lists.importing import KEPT_REJECTIONS, Rejection, import_members
 from poplist.lists.models import ImportJob, MailingList
 
@@ -55,19 +55,6 @@ def queue_import(
         data=data,
         size=len(data),
     )
-
-
-def get_job(mailing_list: MailingList, job_id: int) -> ImportJob:
-    """One import of the list (with its counts), without the file; another list's: NotFound."""
-    job = jobs_of(mailing_list).filter(pk=job_id).first()
-    if job is None:
-        raise NotFound(_("There is no import %(id)s for this list."), id=job_id)
-    return job
-
-
-def jobs_of(mailing_list: MailingList):
-    """The list's imports, with their run's counts, without the stored files."""
-    return ImportJob.objects.filter(mailing_list=mailing_list).select_related("run").defer("data")
 
 
 def check_size(size: int) -> None:

@@ -7,7 +7,6 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from poplist.accounts.models import Domain, Tenant
 
@@ -338,7 +337,7 @@ class ImportRun(models.Model):
 
 
 class ImportJob(models.Model):
-    """A members import from the console or the API: stored first, run in the background, polled.
+    """A members import handed over by the API (or a page): stored first, run in the background, polled.
 
     The file is kept in the database until the job ends (one source of truth: a web process that
     dies after answering 202 loses nothing; a worker picks the job up), then dropped; the
@@ -346,10 +345,10 @@ class ImportJob(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", pgettext_lazy("import", "Waiting")
-        RUNNING = "running", pgettext_lazy("import", "Running")
-        DONE = "done", pgettext_lazy("import", "Done")
-        FAILED = "failed", pgettext_lazy("import", "Failed")
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
 
     mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="import_jobs")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
@@ -369,15 +368,3 @@ class ImportJob(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "id"], name="import_job_queue")]
-
-    @property
-    def percent(self) -> int:
-        """Bytes read so far, for the console's progress bar."""
-        if self.state == self.State.DONE:
-            return 100
-        return int(100 * self.bytes_done / self.size) if self.size else 0
-
-    @property
-    def saving(self) -> bool:
-        """The file is read; the members are being moved into the list (one transaction)."""
-        return self.state == self.State.RUNNING and self.size > 0 and self.bytes_done >= self.size

@@ -3,7 +3,8 @@
 from django.contrib import admin
 
 from poplist.accounts.models import ApiToken, Domain, Tenant, User
-from poplist.lists.models import ImportJob, ImportRun, MailingList, Member, MemberEvent, PendingRequest, Suppression
+from poplist.lists.models import ImportRun, MailingList, Member, MemberEvent, PendingRequest, Suppression
+from poplist.web.models import ImportJob
 
 
 @admin.register(Tenant)
@@ -84,6 +85,6 @@ class ImportRunAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "mailing_list", "source", "state", "size"]
+    list_display = ["created_at", "mailing_list", "filename", "status", "size"]
     exclude = ["data"]
-    raw_id_fields = ["mailing_list", "run"]
+    raw_id_fields = ["tenant", "mailing_list"]
