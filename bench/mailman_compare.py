@@ -1,6 +1,6 @@
 """Figure: the same post to the same N members through GNU Mailman 3 and through Poplist, to the same sink.
 
-    python bench/mailman_compare.py --members 10000 --mode personal|bulk [--mailman-venv DIR] [--workers 2]
+    python bench/mailman_compare.py --members 10000 --mode both|personal|bulk [--mailman-venv DIR] [--workers 2]
 
 Mailman 3.3.10 (PyPI `mailman`) is installed on first use into its own virtual environment
 (default ~/.cache/poplist-bench/mailman-venv), with its default SQLite database. Its members are
@@ -52,17 +52,15 @@ initialize(sys.argv[1])
 from mailman.config import config
 from mailman.app.lifecycle import create_list
 from mailman.interfaces.action import Action
-from mailman.interfaces.mailinglist import Personalization
 from mailman.interfaces.domain import IDomainManager
 from mailman.interfaces.usermanager import IUserManager
 from zope.component import getUtility
 
-n, personal = int(sys.argv[2]), sys.argv[3] == "personal"
+n = int(sys.argv[2])
 getUtility(IDomainManager).add("lists.bench.test")
 mlist = create_list("news@lists.bench.test")
 mlist.send_welcome_message = False
 mlist.default_nonmember_action = Action.accept
-mlist.personalize = Personalization.individual if personal else Personalization.none
 config.db.commit()
 users = getUtility(IUserManager)
 domains = ["example.org", "example.net", "mail.example.com", "exemple.fr", "post.example"]
@@ -73,6 +71,21 @@ for i in range(n):
         config.db.commit()
 config.db.commit()
 print(f"{n} members in {time.perf_counter() - started:.1f} s", flush=True)
+"""
+
+
+MODE = """
+import sys
+from mailman.core.initialize import initialize
+initialize(sys.argv[1])
+from mailman.config import config
+from mailman.interfaces.listmanager import IListManager
+from mailman.interfaces.mailinglist import Personalization
+from zope.component import getUtility
+
+mlist = getUtility(IListManager).get("news@lists.bench.test")
+mlist.personalize = Personalization.individual if sys.argv[2] == "personal" else Personalization.none
+config.db.commit()
 """
 
 
@@ -154,17 +167,19 @@ def _mailman(mailman: Path) -> list[str]:
     return [str(mailman), "--run-as-root"] if os.geteuid() == 0 else [str(mailman)]
 
 
-def run_mailman(args, sink) -> tuple[float, dict[str, float]]:
+def run_mailman(args, sink, modes: list[str]) -> dict[str, tuple[float, dict[str, float]]]:
+    """Mailman's time for each mode in turn (one set-up, its runners started once)."""
     mailman = ensure_mailman(Path(args.mailman_venv))
     python = mailman.parent / "python"
     home = Path(tempfile.mkdtemp(prefix="poplist-mailman-"))
     config = write_config(home, sink.port)
-    setup = home / "setup.py"
-    setup.write_text(SETUP)
+    (home / "setup.py").write_text(SETUP)
+    (home / "mode.py").write_text(MODE)
     started = time.perf_counter()
-    subprocess.run([str(python), str(setup), str(config), str(args.members), args.mode], check=True, cwd=home)
+    subprocess.run([str(python), "setup.py", str(config), str(args.members)], check=True, cwd=home)
     print(f"(Mailman set up in {time.perf_counter() - started:.0f} s)", flush=True)
     subprocess.run([*_mailman(mailman), "-C", str(config), "start", "--force"], check=True, cwd=home)
+    out = {}
     try:
         # The clock starts once every runner has said "started" in its log (under load that took
         # Mailman 50 s here), plus a moment: Mailman's start-up does not count against it.
@@ -175,38 +190,61 @@ def run_mailman(args, sink) -> tuple[float, dict[str, float]]:
             if all(f"{name} runner started." in text for name in ("in", "pipeline", "out", "virgin", "archive")):
                 break
             time.sleep(0.5)
-        time.sleep(args.settle)
-        message = home / "post.eml"
-        message.write_text(POST)
-        before = sink.delivered
-        started = time.perf_counter()
-        subprocess.run(
-            [*_mailman(mailman), "-C", str(config), "inject", "-q", "in", "-f", str(message), "news@lists.bench.test"],
-            check=True,
-            cwd=home,
-        )
-        peaks: dict[str, float] = {}
-        while sink.delivered - before < args.members and time.perf_counter() - started < args.timeout:
-            time.sleep(0.2)
-            for name, pid in runner_pids(home).items():
-                peaks[name] = max(peaks.get(name, 0.0), peak_rss_mb(pid))
-        elapsed = time.perf_counter() - started
-        got = sink.delivered - before
-        if got < args.members:
-            print(f"Mailman delivered only {got} of {args.members} in {elapsed:.0f} s (timeout)")
+        for mode in modes:
+            subprocess.run([str(python), "mode.py", str(config), mode], check=True, cwd=home)
+            time.sleep(args.settle)
+            message = home / f"{mode}.eml"
+            message.write_text(POST.replace("<bench-mm@", f"<bench-mm-{mode}@"))
+            before = sink.delivered
+            peaks = {name: peak_rss_mb(pid) for name, pid in runner_pids(home).items()}
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    *_mailman(mailman),
+                    "-C",
+                    str(config),
+                    "inject",
+                    "-q",
+                    "in",
+                    "-f",
+                    str(message),
+                    "news@lists.bench.test",
+                ],
+                check=True,
+                cwd=home,
+            )
+            while sink.delivered - before < args.members and time.perf_counter() - started < args.timeout:
+                time.sleep(0.2)
+                for name, pid in runner_pids(home).items():
+                    peaks[name] = max(peaks.get(name, 0.0), peak_rss_mb(pid))
+            elapsed = time.perf_counter() - started
+            got = sink.delivered - before
+            if got < args.members:
+                print(f"Mailman delivered only {got} of {args.members} in {elapsed:.0f} s (timeout)")
+            unit = "messages" if mode == "personal" else "recipients"
+            print(
+                f"Mailman 3.3.10, {mode}, N={args.members}: {elapsed:.1f} s, {got / elapsed:,.0f} {unit}/s "
+                f"(load average {os.getloadavg()[0]:.1f}); peak RSS "
+                + ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(peaks.items()) if name in ("out", "pipeline")),
+                flush=True,
+            )
+            out[mode] = (elapsed, peaks)
     finally:
         subprocess.run([*_mailman(mailman), "-C", str(config), "stop"], cwd=home, check=False)
-        for pid in runner_pids(home).values():
+        deadline = time.monotonic() + 30
+        while runner_pids(home) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in runner_pids(home).values():  # this run's runners that did not stop
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
         smtp_log = home / "var" / "logs" / "smtp.log"
         if smtp_log.exists():
-            print("Mailman's smtp.log: " + " | ".join(smtp_log.read_text().splitlines()[-2:]))
+            print("Mailman's smtp.log: " + " | ".join(smtp_log.read_text().splitlines()[-4:]))
         shutil.rmtree(home, ignore_errors=True)
-    return elapsed, peaks
+    return out
 
 
-def run_poplist(args) -> float:
+def run_poplist(args, mode: str) -> float:
     command = [
         sys.executable,
         str(ROOT / "bench" / "fanout.py"),
@@ -215,7 +253,7 @@ def run_poplist(args) -> float:
         "--workers",
         str(args.workers),
         "--mode",
-        args.mode,
+        mode,
         "--timeout",
         str(args.timeout),
     ]
@@ -230,7 +268,7 @@ def run_poplist(args) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--mode", choices=["personal", "bulk"], default="personal")
+    parser.add_argument("--mode", choices=["personal", "bulk", "both"], default="both")
     parser.add_argument("--workers", type=int, default=2, help="Poplist workers")
     parser.add_argument("--mailman-venv", default=str(Path.home() / ".cache" / "poplist-bench" / "mailman-venv"))
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait after every runner said it started")
@@ -240,21 +278,20 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from poplist.testing.counting_sink import run_counting_sink
 
+    modes = ["bulk", "personal"] if args.mode == "both" else [args.mode]
     with run_counting_sink() as sink:
-        mailman_time, peaks = run_mailman(args, sink)
-    unit = "messages" if args.mode == "personal" else "recipients"
-    print(
-        f"Mailman 3.3.10, {args.mode}, N={args.members}: {mailman_time:.1f} s, "
-        f"{args.members / mailman_time:,.0f} {unit}/s; peak RSS "
-        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(peaks.items()))
-    )
-    poplist_time = run_poplist(args)
-    print(
-        f"Poplist, {args.mode} + DKIM RSA-2048, {args.workers} workers, N={args.members}: {poplist_time:.1f} s, "
-        f"{args.members / poplist_time:,.0f} {unit}/s"
-    )
-    ratio = mailman_time / poplist_time
-    print(f"ratio Mailman time / Poplist time: {ratio:.1f} (load average {os.getloadavg()[0]:.1f})")
+        mailman = run_mailman(args, sink, modes)
+    for mode in modes:
+        if mode not in mailman:
+            continue
+        poplist_time = run_poplist(args, mode)
+        unit = "messages" if mode == "personal" else "recipients"
+        print(
+            f"Poplist, {mode} + DKIM RSA-2048, {args.workers} workers, N={args.members}: {poplist_time:.1f} s, "
+            f"{args.members / poplist_time:,.0f} {unit}/s"
+        )
+        ratio = mailman[mode][0] / poplist_time
+        print(f"{mode}: ratio Mailman time / Poplist time: {ratio:.1f} (load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

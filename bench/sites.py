@@ -3,8 +3,8 @@
 1. Requests/s, keep-alive, wrk on loopback, for a small page and a 1 MB file: Poplist's own
    server (`poplist web`, one granian worker) vs nginx (one worker) serving the same files
    from a plain folder, and nginx running `poplist sites nginx-config`.
-2. N sites of F files deployed on one instance: time to deploy them all, time to serve a first
-   request on each with a cold disk cache, the server's memory along the way.
+2. N sites of F files deployed on one instance: time to deploy them all, one `sites gc` run over
+   them, time to serve a first request on each with a cold disk cache, the server's memory.
 3. A 10,000-file site redeployed through the HTTP API with one changed file: bytes uploaded, seconds.
 
     .venv/bin/python bench/sites.py                      # the sizes (about 10 minutes)
@@ -180,6 +180,15 @@ def many_sites(data_dir: Path, count: int, files: int) -> dict:
         f" ({count / deploy_seconds:.1f} sites/s)"
     )
 
+    # Garbage collection over all of it (the worker's hourly run): nothing to free, so this is the
+    # cost of marking every manifest, walking every blob and the disk cache.
+    from poplist.sites.gc import collect
+
+    started = time.perf_counter()
+    report = collect()
+    gc_seconds = time.perf_counter() - started
+    print(f"   sites gc over {count} sites (nothing to free): {gc_seconds:.1f} s; {report.as_dict()}")
+
     # Cold: nothing on disk, every deploy rebuilt from the database (a rename: deleting 400,000 links takes minutes).
     os.rename(data_dir / "sites", data_dir / "sites-wiped")
     port = free_port()
@@ -220,7 +229,13 @@ def many_sites(data_dir: Path, count: int, files: int) -> dict:
         f" {memory[count] / 1024:.1f} MB after {count}, {memory['warm'] / 1024:.1f} MB after a warm pass:"
         f" {growth:.1f} KB per site"
     )
-    return {"deploy_s": deploy_seconds, "cold_s": cold_seconds, "memory_kb": memory, "kb_per_site": growth}
+    return {
+        "deploy_s": deploy_seconds,
+        "gc_s": gc_seconds,
+        "cold_s": cold_seconds,
+        "memory_kb": memory,
+        "kb_per_site": growth,
+    }
 
 
 # --- 3. redeploy of a big site --------------------------------------------------------------------

@@ -88,3 +88,20 @@ def test_the_worker_prunes_only_a_primary_with_a_log(db):
 
     assert [t.name for t in worker_tasks()] == ["exchange-prune-changes"]
     assert pruning.prune() == 0  # the log is off: nothing to do, nothing fails
+
+
+def test_a_gap_before_a_coalesced_change_ages_like_any_other():
+    """After a gap (a rolled-back or pruned seq), the next seq may be one the page coalesced away."""
+    from poplist.exchange.standby import _advance
+
+    old, recent = "2026-11-27T08:00:00+00:00", "2026-11-27T08:00:09+00:00"
+    page = {
+        "now": "2026-11-27T08:00:10+00:00",
+        "seqs": [5001, 5002, 5003],
+        "seq_times": [old, old, recent],
+        "changes": [],
+    }
+    changes = [{"seq": 5002, "at": old}, {"seq": 5003, "at": recent}]  # 5001: the same row as 5002, sent once
+    assert _advance(0, page, changes)[0] == 5003
+    young = {**page, "seq_times": [recent, recent, recent]}
+    assert _advance(0, young, [{"seq": 5002, "at": recent}, {"seq": 5003, "at": recent}])[0] == 0  # may still come

@@ -92,7 +92,15 @@ def test_failover_keeps_everything_acknowledged_before_the_lag(transactional_db,
                 acked.append((f"live{i}@example.org", time.monotonic()))
                 time.sleep(0.05)
                 if i == 20:
-                    wait_until(lambda: query_database(url, count.replace("%%", "%"))[0][0] > 0, timeout=90)
+                    try:
+                        wait_until(lambda: query_database(url, count.replace("%%", "%"))[0][0] > 0, timeout=90)
+                    except AssertionError:
+                        state = query_database(url, "SELECT snapshot_done, applied_seq FROM exchange_follow")
+                        copied = query_database(url, "SELECT count(*) FROM lists_member")
+                        raise AssertionError(
+                            f"follower alive={follower.poll() is None} state={state} members={copied} "
+                            f"{(tmp_path / 'follower.log').read_text()[-3000:]}"
+                        ) from None
             from poplist.exchange.models import Follower
 
             assert Follower.objects.get().acked_seq > 0  # the standby acknowledges what it applied (log pruning)

@@ -155,3 +155,48 @@ def test_the_worker_idles_on_a_standby_and_works_again_once_promoted(db):
     threading.Timer(0.3, stop.set).start()
     run(stop, tasks, idle_sleep=0.01)
     assert ran
+
+
+def test_one_click_unsubscribe_before_django_is_refused_too(mailing_list, standby_role):
+    """The RFC 8058 layer answers before Django's middleware: the database guard still refuses, Django says 503."""
+    import io
+
+    from django.core.signals import request_finished, request_started
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+
+    from poplist.lists import subscriptions
+    from poplist.lists.models import Member
+    from poplist.lists.subscriptions import Origin
+    from poplist.web.oneclick_wsgi import wrap
+
+    with readonly.applying():
+        ann = subscriptions.subscribe(mailing_list, "ann@example.org", origin=Origin(via="owner"), welcome=False)
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        body = b"List-Unsubscribe=One-Click"
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": f"/u/{subscriptions.unsubscribe_token(ann)}/",
+            "QUERY_STRING": "",
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "REMOTE_ADDR": "203.0.113.5",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": io.StringIO(),
+        }
+        answer = {}
+        chunks = wrap(get_wsgi_application())(environ, lambda status, headers, exc=None: answer.update(status=status))
+        text = b"".join(chunks).decode()
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
+    assert answer["status"].startswith("503")
+    assert STANDBY_SENTENCE in text
+    assert Member.objects.get(pk=ann.pk).status == "enabled"

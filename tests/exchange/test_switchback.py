@@ -90,7 +90,7 @@ def test_fail_over_demote_the_old_primary_and_switch_back(transactional_db, tmp_
             b_env = {**child_env(), "POPLIST_DATABASE_URL": b_db, "POPLIST_STANDBY_TOKEN": secret}
             b_url = f"http://127.0.0.1:{free_port()}"
             poplist(b_env, "migrate")
-            b_follow = start(b_env, "standby", "follow", a_url, "--poll", "0.05", log=log)
+            b_follow = start(b_env, "standby", "follow", a_url, "--poll", "0.2", log=log)
             processes.append(b_follow)
             wait_until(lambda: len({e for e in emails(b_db) if e.startswith("first")}) == 20)
 
@@ -129,7 +129,7 @@ def test_fail_over_demote_the_old_primary_and_switch_back(transactional_db, tmp_
             time.sleep(1.1)
             answer = __import__("httpx").post(a_url + "/console/new-list/", data={"local": "x"})
             assert answer.status_code == 503 and SENTENCE in answer.text
-            a_follow = start(a_env, "standby", "follow", b_url, "--token", secret, "--poll", "0.05", log=log)
+            a_follow = start(a_env, "standby", "follow", b_url, "--token", secret, "--poll", "0.2", log=log)
             processes.append(a_follow)
             wait_until(lambda: "during@lists.acme.test" in lists(a_db))
             assert "alone@example.org" not in emails(a_db)  # emptied: A is now a copy of B
@@ -156,7 +156,7 @@ def test_fail_over_demote_the_old_primary_and_switch_back(transactional_db, tmp_
             again = json.loads(poplist(b_env, "standby", "demote", a_url, "--token", secret, "--json").stdout)
             assert again["epoch"] == 3 and again["diverged_changes"] == 0
             poplist(a_env, "list", "create", "final@lists.acme.test", "--tenant", "acme")
-            b_follow = start(b_env, "standby", "follow", a_url, "--poll", "0.05", log=log)
+            b_follow = start(b_env, "standby", "follow", a_url, "--poll", "0.2", log=log)
             processes.append(b_follow)
             wait_until(lambda: "final@lists.acme.test" in lists(b_db))
             assert "during@lists.acme.test" in lists(b_db)

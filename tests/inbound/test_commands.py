@@ -121,3 +121,52 @@ def test_mail_to_owner_is_forwarded_to_the_owners(news, lmtp):
     forward = OutboundMessage.objects.get(kind="owner_forward")
     assert forward.recipients == ["owner@acme.test"] and b"Subject: Question" in bytes(forward.raw)
     assert re.match(r"news-bounces@", forward.mail_from)
+
+
+def test_set_delivery_by_mail_changes_the_senders_own_mode_only_and_explains_mistakes(news, lmtp):
+    from poplist.lists.models import Member
+    from poplist.lists.subscriptions import subscribe
+    from poplist.testing.mail import body_of, queued
+
+    subscribe(news, "ann@example.org", welcome=False)
+    subscribe(news, "bob@example.org", welcome=False)
+    body = "set delivery nomail\nset delivery weekly\nset digest\n"
+    raw = make_message(subject="", body=body, to="news-request@lists.acme.test", message_id="<s1@example.org>")
+    assert lmtp(raw, to="news-request@lists.acme.test")[0] == 250
+    modes = dict(Member.objects.filter(role="member").values_list("email", "delivery_mode"))
+    assert modes == {"ann@example.org": "nomail", "bob@example.org": "regular"}
+    text = body_of(queued("command_results", to="ann@example.org")[-1])
+    assert "> set delivery nomail\nDelivery set to nomail." in text
+    assert "> set delivery weekly\nUsage: set delivery regular|digest|nomail" in text
+    assert "> set digest\nUsage: set delivery regular|digest|nomail" in text
+
+    raw = make_message(
+        subject="set delivery regular", body="", to="news-request@lists.acme.test", message_id="<s2@example.org>"
+    )
+    lmtp(raw, to="news-request@lists.acme.test")
+    assert Member.objects.get(email="ann@example.org", role="member").delivery_mode == "regular"
+
+    stranger = make_message(
+        subject="set delivery digest",
+        body="",
+        sender="zed@example.net",
+        to="news-request@lists.acme.test",
+        message_id="<s3@example.org>",
+    )
+    assert lmtp(stranger, to="news-request@lists.acme.test", mail_from="zed@example.net")[0] == 250
+    assert not Member.objects.filter(email="zed@example.net").exists()
+    answer = body_of(queued("command_results", to="zed@example.net")[-1])
+    assert "> set delivery digest\n" in answer and "Delivery set" not in answer
+
+
+def test_set_delivery_is_answered_in_french_on_a_french_list(make_list, lmtp):
+    from poplist.lists.models import Member
+    from poplist.lists.subscriptions import subscribe
+    from poplist.testing.mail import body_of, queued
+
+    liste = make_list("liste", language="fr")
+    subscribe(liste, "ann@example.org", welcome=False)
+    raw = make_message(subject="set delivery digest", body="", to="liste-request@lists.acme.test")
+    lmtp(raw, to="liste-request@lists.acme.test")
+    assert Member.objects.get(mailing_list=liste, email="ann@example.org").delivery_mode == "mime_digest"
+    assert "> set delivery digest\nMode de réception : digest." in body_of(queued("command_results")[-1])

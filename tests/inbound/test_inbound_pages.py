@@ -128,4 +128,4 @@ def test_held_messages_expire_after_the_lists_delay_with_a_notice(mailing_list):
     assert expire_held(timezone.now() + timedelta(days=15)) == 1
     assert HeldMessage.objects.get(pk=item.pk).state == "expired"
     assert queued("held_expired", to="zed@example.net")
-    assert [task.name for task in worker_tasks()] == ["expire held messages"]
+    assert "expire held messages" in [task.name for task in worker_tasks()]

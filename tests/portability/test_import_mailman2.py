@@ -89,7 +89,18 @@ def test_sender_lists_and_filters_are_kept_for_the_inbound_app(source, run_impor
     assert kept["acceptable_aliases"].value == ["mm-users@old.example.org", "^mm-users-.*@example\\.org"]
     assert kept["content_filter"].value["filter_filename_extensions"] == ["exe", "bat"]
     assert kept["moderation_notices"].value == {"member": "Vos messages sont modérés."}
-    assert all(s.applied_at is None for s in kept.values())
+    # Inbound applies what it has a home for (inbound/imported.py); the rest waits, kept.
+    applied = {"banned_addresses", "nonmember_accept", "nonmember_discard", "header_filters"}
+    assert {key for key, s in kept.items() if s.applied_at is not None} == applied
+    from poplist.inbound.models import HeaderFilter, SenderFilter
+
+    assert set(SenderFilter.objects.values_list("kind", "pattern")) == {
+        ("ban", "spammer@bad.example"),
+        ("ban", "^.*@spam\\.example$"),
+        ("ban", "noreply@example.com"),
+        ("accept", "boss@example.com"),
+    }
+    assert HeaderFilter.objects.count() == 4
     assert {d["key"] for d in report.deferred} == set(kept)
     assert any("approve actions" in u["reason"] for u in report.unmapped)  # the rule with action 1 (approve)
 
@@ -258,7 +269,8 @@ def test_cli_imports_and_reports(run_poplist, data, tenant):
     assert "created mm-users@lists.acme.test from mailman2 list mm-users" in result.stdout
     assert "members_added: 8" in result.stdout and "banned_addresses (2) from ban_list" in result.stdout
     shown = run_poplist("import-from", "report", ADDRESS)
-    assert "kept banned_addresses from mailman2 ban_list: waiting" in shown.stdout
+    assert "kept banned_addresses from mailman2 ban_list: applied" in shown.stdout
+    assert "kept nonmember_hold from mailman2 hold_these_nonmembers: waiting" in shown.stdout
     refused = run_poplist("import-from", "mailman2", str(data / "mailman2" / "mm-users.mbox"), "--tenant", "acme")
     assert refused.returncode == 2 and "error:" in refused.stderr and "Traceback" not in refused.stderr
 

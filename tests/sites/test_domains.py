@@ -132,3 +132,16 @@ def test_another_tenant_cannot_check_or_remove_my_domains(live_blog, other_tenan
     assert browser.post("/console/sites/blog/domains/www.acme.test/check/").status_code == 404
     assert browser.post("/console/sites/blog/domains/www.acme.test/remove/").status_code == 404
     assert fake_dns.questions == []
+
+
+def test_the_cli_shows_the_proof_to_publish_and_checks_it(cli, tenant, sites_cache, fake_dns, sites_client):
+    assert cli("site", "create", "blog", "--tenant", "acme", "--domain", "www.acme.test").exit_code == 0
+    listed = cli("site", "domains", "blog").output
+    assert "www.acme.test  pending" in listed and "CNAME www.acme.test -> blog.sites.test" in listed
+    fake_dns.cname("www.acme.test", "elsewhere.example")
+    checked = cli("site", "domains", "blog", "check", "www.acme.test")
+    assert "pending" in checked.output and "found CNAME elsewhere.example" in checked.output
+    fake_dns.cname("www.acme.test", "blog.sites.test")
+    assert "www.acme.test  verified" in cli("site", "domains", "blog", "check", "www.acme.test").output
+    missing = cli("site", "domains", "blog", "check", "shop.acme.test")
+    assert missing.exit_code == 2 and "has no hostname shop.acme.test" in missing.output

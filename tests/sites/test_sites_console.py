@@ -82,3 +82,38 @@ def test_upload_history_and_one_click_rollback(live_server, owner, tmp_path, sit
         assert "live" in page.inner_text("tr[data-deploy='1']")
         assert visitors.get(HOST, "/").text == "version one"
         browser.close()
+
+
+@pytest.mark.browser
+def test_owner_adds_a_domain_sees_it_pending_then_verified(live_server, owner, sites_cache, monkeypatch, fake_dns):
+    from playwright.sync_api import sync_playwright
+
+    from poplist.sites.services import create_site, deploy_files
+    from poplist.testing.fixtures_sites import SitesClient
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    deploy_files(create_site(owner.tenant, "blog"), {"index.html": b"the blog"}, via="cli")
+    visitors = SitesClient()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.fill("input[name=username]", "owner@acme.test")
+        page.fill("input[name=password]", "secret-pass-123")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        page.goto(f"{live_server.url}/console/sites/blog/")
+        page.fill("#domain", "www.acme.test")
+        with page.expect_navigation():
+            page.click("button:has-text('Add')")
+        domain = page.locator("[data-domain='www.acme.test']")
+        assert "pending" in domain.inner_text() and "_poplist-challenge.www.acme.test" in domain.inner_text()
+        token = domain.locator("code").nth(1).inner_text()
+        assert visitors.get("www.acme.test", "/").status == 404
+        fake_dns.txt("_poplist-challenge.www.acme.test", token)
+        with page.expect_navigation():
+            domain.locator("button:has-text('Check now')").click()
+        assert "www.acme.test is verified" in page.inner_text("main")
+        assert "verified" in page.inner_text("[data-domain='www.acme.test']")
+        assert visitors.get("www.acme.test", "/").text == "the blog"
+        browser.close()

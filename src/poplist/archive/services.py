@@ -6,7 +6,6 @@ import base64
 import functools
 import hashlib
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
@@ -46,30 +45,28 @@ def archive_message(
     received_at: datetime | None = None,
     live: bool = True,
     message: EmailMessage | None = None,
-    body: tuple[str, bool] | None = None,
-    headers: Callable[[str], str] | None = None,
+    subject: str | None = None,
 ) -> ArchivedMessage:
     """Store a post in the list's archive (idempotent on Message-ID); call inside the acceptance transaction.
 
     `live` posts arrive now: a Date header days away from the arrival time is a wrong clock
     and the arrival time is used. Imported archives (`live=False`) keep their Date headers.
-    Inbound passes the `message` it parsed already (parsing again cost it 40% of a post's time),
-    and the `body` (text, has attachments) its rules read, when they read all of it, and
-    `headers`, its reader of decoded headers (each parsed once for the rules and the archive).
+    Inbound passes the `message` it parsed already, and the `subject` its author wrote (the
+    prepared bytes carry the list's prefix).
     """
     message = message if message is not None else parse_message(raw)
-    read = headers if headers is not None else functools.partial(header_text, message)
+    read = functools.partial(header_text, message)
     message_id = message_id or (message_ids(read("Message-ID")) or [""])[0]
     if not message_id:
         message_id = f"<{hashlib.sha1(raw).hexdigest()}@poplist.invalid>"
     pid = permalink_id(message_id)
     received_at = received_at or timezone.now()
     date = _sane_date(message, received_at, live)
-    subject = " ".join(read("Subject").split())[:500]
+    subject = " ".join((read("Subject") if subject is None else subject).split())[:500]
     author_name, author_email = _author(read("From"))
     in_reply_to = (message_ids(read("In-Reply-To")) or [""])[0]
     references = message_ids(read("References"))
-    body_text, has_attachments = body if body is not None else plain_text_of(message)
+    body_text, has_attachments = plain_text_of(message)
     try:
         # Idempotent by the unique (list, permalink) index, not by a SELECT first: one query less per post.
         return _store(

@@ -16,14 +16,24 @@ def enqueue_post(
     mailing_list: MailingList, prepared: bytes, *, message_id: str, archived: ArchivedMessage | None = None
 ) -> DeliveryJob:
     """Queue a post for every member (and for the next digest); call inside the transaction that accepted it."""
-    DigestItem.objects.create(mailing_list=mailing_list, message=prepared, size=len(prepared))
-    return DeliveryJob.objects.create(
+    job, digest_item = post_rows(mailing_list, prepared, message_id=message_id, archived=archived)
+    digest_item.save()
+    job.save()
+    return job
+
+
+def post_rows(
+    mailing_list: MailingList, prepared: bytes, *, message_id: str, archived: ArchivedMessage | None = None
+) -> tuple[DeliveryJob, DigestItem]:
+    """The rows `enqueue_post` saves, unsaved: inbound inserts a burst of posts' rows in bulk."""
+    job = DeliveryJob(
         mailing_list=mailing_list,
         kind=DeliveryJob.Kind.POST,
         message=prepared,
         message_id=message_id[:998],
         archived=archived,
     )
+    return job, DigestItem(mailing_list=mailing_list, message=prepared, size=len(prepared))
 
 
 def get_job(job_id: int, tenant=None) -> DeliveryJob:

@@ -100,6 +100,7 @@ def changes_page(after: int, limit: int, standby: str | None = None) -> dict[str
     return {
         "after": after,
         "seqs": [r[0] for r in rows],  # every seq this page covers (to spot gaps), coalesced or not
+        "seq_times": [encode(r[3]) for r in rows],  # when each was logged (a gap before it ages by this)
         "changes": changes,
         "head": head,
         "now": timezone.now().isoformat(),

@@ -227,6 +227,9 @@ def _check_node(state: Follow, page: dict[str, Any]) -> None:
 
 def _advance(cursor: int, page: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[int, datetime | None]:
     times = {c["seq"]: c["at"] for c in changes}
+    # Every seq's time, also of those coalesced away (a row changed twice in the page): without it, a gap
+    # before a coalesced seq never aged and the cursor stayed behind it for good.
+    times.update(zip(page.get("seqs", []), page.get("seq_times", []), strict=False))
     now = parse_datetime(page["now"])
     applied_at = None
     for seq in page["seqs"]:
@@ -271,9 +274,12 @@ def _follow(
         # Tables are copied one after the other while the primary keeps writing: a row copied late may refer
         # to one created after its table was copied. Copy and catch up in one transaction, so that foreign
         # keys (deferred to commit) are checked only once the feed has brought those rows too.
+        # Catch up to the head as it was when the copy ended, not "until the feed is empty": under steady
+        # writes on a busy machine, a page can take longer than the next write, and the copy never commits.
         with transaction.atomic():
             snapshot(client, state, on_rows)
-            while step(client, state) > 0:
+            target = int(client.get("/feed", after=state.applied_seq, limit=1, standby=instance.uuid)["head"])
+            while state.applied_seq < target and step(client, state) > 0:
                 pass
     failures = 0
     while not (until and until()):

@@ -69,3 +69,8 @@ def remove_header_filter(mailing_list: MailingList, filter_id: int) -> None:
     deleted, _n = HeaderFilter.objects.filter(mailing_list=mailing_list, pk=filter_id).delete()
     if not deleted:
         raise NotFound(_("There is no header filter %(id)s."), id=filter_id)
+
+
+def header_filters(mailing_list: MailingList) -> list[HeaderFilter]:
+    """The list's header filters, in the order the rule tries them."""
+    return list(HeaderFilter.objects.filter(mailing_list=mailing_list).order_by("position", "id"))

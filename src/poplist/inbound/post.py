@@ -53,13 +53,6 @@ class Post:
             self._headers["\0attachments"] = "1" if attachments else ""
         return self._headers["\0body"], bool(self._headers["\0attachments"])
 
-    def full_body(self) -> tuple[str, bool] | None:
-        """`body()` when it holds the whole text (the archive then need not walk the parts again), else None."""
-        if self.message is None or "\0body" not in self._headers:
-            return None
-        text, attachments = self.body()
-        return (text, attachments) if len(text) < BODY_LIMIT else None
-
     def count(self, name: str) -> int:
         """How many times a header occurs, without parsing any."""
         if self.message is None:

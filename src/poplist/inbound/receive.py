@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -22,7 +21,7 @@ from poplist.core import addresses
 from poplist.core.autoreply import is_auto_reply
 from poplist.core.errors import InvalidInput, PoplistError
 from poplist.core.mime import header_text
-from poplist.inbound import chain, replies
+from poplist.inbound import batch, chain, replies
 from poplist.inbound.accept import accept_post
 from poplist.inbound.models import HeaderFilter, InboundMessage, SenderFilter
 from poplist.inbound.post import Post, author_of, parse
@@ -68,30 +67,8 @@ def message_id_of(message_id_header: str, raw: bytes, mailing_list: MailingList)
     return f"<{hashlib.sha1(raw).hexdigest()}@{mailing_list.domain.name}>"
 
 
-class BatchCache:
-    """What every post of one writer batch (one transaction) shares: the list row and its filters.
-
-    Valid only inside that transaction; a burst of posts to one list reads them once, not per post.
-    """
-
-    def __init__(self) -> None:
-        self.lists: dict[int, MailingList] = {}
-        self.filters: dict[int, tuple[list, list]] = {}
-
-
-_local = threading.local()  # the writer thread's open batch; other threads never see it
-
-
-def begin_batch() -> None:
-    _local.batch = BatchCache()
-
-
-def end_batch() -> None:
-    _local.batch = None
-
-
 def _list(list_id: int) -> MailingList:
-    _batch = getattr(_local, "batch", None)
+    _batch = batch.current()
     if _batch is not None and list_id in _batch.lists:
         return _batch.lists[list_id]
     mailing_list = MailingList.objects.select_related("domain", "tenant").get(pk=list_id)
@@ -101,7 +78,7 @@ def _list(list_id: int) -> MailingList:
 
 
 def _filters(mailing_list: MailingList) -> tuple[list, list]:
-    _batch = getattr(_local, "batch", None)
+    _batch = batch.current()
     if _batch is not None and mailing_list.pk in _batch.filters:
         return _batch.filters[mailing_list.pk]
     found = (
@@ -207,7 +184,7 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
     # No savepoint of its own: the writer runs each message in one already (and outside it, this is the transaction).
     with transaction.atomic(savepoint=False):
         try:
-            with transaction.atomic():
+            with batch.savepoint():  # in an optimistic batch, a duplicate replays the batch with savepoints
                 inbound = _store(
                     mailing_list,
                     route,
@@ -218,6 +195,8 @@ def _receive_post(mailing_list: MailingList, route: Route, incoming: Incoming) -
                     verdict=verdict,
                 )
         except IntegrityError:
+            if batch.optimistic():
+                raise  # no savepoint to go back to: the writer replays the batch with them
             # The same post reached this list before (an MTA retry, or two paths): keep it, post it once.
             _store(
                 mailing_list,

@@ -6,6 +6,10 @@ from poplist.runtime.worker import Task
 
 
 def worker_tasks() -> list[Task]:
+    from poplist.inbound.archiving import archive_pending
     from poplist.inbound.moderation import expire_held
 
-    return [Task("expire held messages", expire_held, every=300)]
+    return [
+        Task("archive accepted posts", archive_pending, every=1.0),
+        Task("expire held messages", expire_held, every=300),
+    ]

@@ -31,7 +31,7 @@ from email.utils import parseaddr
 from typing import BinaryIO
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from poplist.core import addresses
@@ -436,9 +436,11 @@ def _parsed_in_background(
     """
     handoff: queue.Queue = queue.Queue(maxsize=CHUNK_ROWS // BATCH + 2)
     stop = threading.Event()
+    language = translation.get_language()  # the active language is per thread; reasons are in the caller's
 
     def produce() -> None:
         calls: list[tuple[Callable, object]] = []
+        translation.activate(language)
         try:
             rows = parse(
                 stream,
