@@ -178,23 +178,14 @@ def test_an_import_racing_a_subscription_still_completes(mailing_list, monkeypat
     assert emails(mailing_list) == ["a@example.org", "b@example.org"]
 
 
-def test_a_file_of_several_chunks_keeps_first_lines_and_reports_in_this_thread(mailing_list, monkeypatch, tenant):
-    """On PostgreSQL a direct import moves chunk by chunk while a thread parses: same result as one piece."""
-    import threading
-
+def test_a_file_of_several_batches_keeps_first_lines_and_skips_suppressed(mailing_list, monkeypatch, tenant):
     monkeypatch.setattr(importing, "BATCH", 3)
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 5)
     services.suppress(mailing_list, "gone@example.org", reason="unsubscribed")
     lines = [f"user{i}@example.org" for i in range(20)]
-    lines[13] = "user2@example.org"  # a repeat across chunks: the first line stays
+    lines[13] = "user2@example.org"  # a repeat in a later batch: the first line stays
     lines[17] = "gone@example.org"
     lines[18] = "broken"
-    threads = set()
-    report, rejections = run_import(
-        mailing_list,
-        "\n".join(lines) + "\n",
-        on_progress=lambda done: threads.add(threading.current_thread()),
-    )
+    report, rejections = run_import(mailing_list, "\n".join(lines) + "\n")
     assert (report.rows, report.added, report.skipped_existing, report.skipped_suppressed, report.rejected) == (
         20,
         17,
@@ -203,14 +194,11 @@ def test_a_file_of_several_chunks_keeps_first_lines_and_reports_in_this_thread(m
         1,
     )
     assert [r.line for r in rejections] == [19]
-    assert threads == {threading.current_thread()}
     assert len(emails(mailing_list)) == 17
-    assert Member.objects.get(mailing_list=mailing_list, email="user2@example.org").joined_via == "import"
 
 
-def test_an_undecodable_line_late_in_a_chunked_import_leaves_nothing(mailing_list, monkeypatch):
+def test_an_undecodable_line_late_in_a_long_file_leaves_nothing(mailing_list, monkeypatch):
     monkeypatch.setattr(importing, "BATCH", 2)
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 4)
     data = "".join(f"user{i}@example.org\n" for i in range(30)).encode() + b"caf\xe9@example.org\n"
     with pytest.raises(InvalidInput, match="Line 31"):
         run_import(mailing_list, data)

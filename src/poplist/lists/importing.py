@@ -9,29 +9,21 @@ How it stays all-or-nothing and fast (figures: bench/import_members.py):
    skipped by the unique index), after deleting suppressed addresses from the stage.
 A crash during step 1 leaves the members table untouched (the temp table dies with the
 connection); a crash during step 2 rolls back. Re-running an import adds nothing twice.
-
-On PostgreSQL a direct import runs both steps in one transaction, chunk by chunk, and
-parses the next chunk in a thread while the server moves the previous one: parsing is
-Python on one core, the move is PostgreSQL on the other. New rows stay invisible to
-others until the COMMIT, so nothing is locked that a subscriber would wait on.
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import hashlib
 import json
-import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import BinaryIO
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from poplist.core import addresses
@@ -42,9 +34,6 @@ from poplist.lists.subscriptions import Origin, invite
 
 STAGING = "poplist_import_staging"
 BATCH = 10_000
-# PostgreSQL moves the stage into the members table every CHUNK_ROWS: small enough that parsing
-# the next chunk overlaps the move, large enough that each move inserts in address order.
-CHUNK_ROWS = 100_000
 EMAIL_COLUMNS = ("email", "e-mail", "email address", "e-mail address", "mail", "courriel", "adresse")
 NAME_COLUMNS = ("name", "full name", "display name", "display_name", "nom")
 KEPT_REJECTIONS = 1000
@@ -98,17 +87,11 @@ def import_members(
         if on_reject:
             on_reject(rejection)
 
-    pipelined = mode == "direct" and connection.vendor == "postgresql"
-    if not pipelined:
-        rows = parse(stream, encoding=encoding, on_reject=rejected, on_progress=on_progress, digest=digest)
+    rows = parse(stream, encoding=encoding, on_reject=rejected, on_progress=on_progress, digest=digest)
     with staging_table() as stage:
-        if not pipelined:
-            report.rows = stage.fill(rows) + report.rejected
+        report.rows = stage.fill(rows) + report.rejected
         with transaction.atomic():
-            if pipelined:
-                blocks = _parsed_in_background(stream, encoding, digest, rejected, on_progress)
-                _import_in_chunks(mailing_list, blocks, report)
-            elif mode == "direct":
+            if mode == "direct":
                 _move_members(mailing_list, stage, report)
             else:
                 _invite_all(mailing_list, stage, report, actor=actor, source=source)
@@ -314,7 +297,12 @@ class staging_table:
             cursor.cursor.copy(f"COPY {STAGING} (line, email, display_name, attributes) FROM STDIN") as copy,
         ):
             for batch in _batched(rows):
-                copy.write(_copy_text(batch))
+                copy.write(
+                    "".join(
+                        f"{line}\t{_copy_escape(email)}\t{_copy_escape(name)}\t{_copy_escape(attributes)}\n"
+                        for line, email, name, attributes in batch
+                    )
+                )
                 count += len(batch)
         return count
 
@@ -343,13 +331,6 @@ def _batched(rows: Iterator[StagedRow]) -> Iterator[list[StagedRow]]:
             batch = []
     if batch:
         yield batch
-
-
-def _copy_text(batch: Sequence[StagedRow]) -> str:
-    return "".join(
-        f"{line}\t{_copy_escape(email)}\t{_copy_escape(name)}\t{_copy_escape(attributes)}\n"
-        for line, email, name, attributes in batch
-    )
 
 
 def _copy_escape(value: str) -> str:
@@ -383,103 +364,6 @@ _PORTABLE = {"select": "", "where": "true", "order": "line", "conflict": "ON CON
 
 def _move_members(mailing_list: MailingList, stage: staging_table, report: ImportReport) -> None:
     staged = report.rows - report.rejected
-    added, suppressed = _move_stage(mailing_list)
-    report.added, report.skipped_suppressed = added, suppressed
-    report.skipped_existing = staged - suppressed - added
-    _count_added(mailing_list, report.added)
-
-
-def _import_in_chunks(mailing_list: MailingList, blocks: Iterator[tuple[str, int]], report: ImportReport) -> None:
-    """PostgreSQL, inside the import's transaction: COPY a chunk into the stage, move it, repeat."""
-    with connection.cursor() as cursor:
-        # The members table has no foreign key to the list (see Member): this one lock keeps
-        # the list from being deleted under the import, as a key check per row would.
-        cursor.execute("SELECT 1 FROM lists_mailinglist WHERE id = %s FOR KEY SHARE", [mailing_list.pk])
-        # The move sorts each chunk by address; in memory rather than in temporary files.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-    staged_total = 0
-    exhausted = False
-    while not exhausted:
-        staged = 0
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {STAGING} (line, email, display_name, attributes) FROM STDIN") as copy:
-                for text, count in blocks:
-                    copy.write(text)
-                    staged += count
-                    if staged >= CHUNK_ROWS:
-                        break
-                else:
-                    exhausted = True
-            if not staged:
-                break
-            added, suppressed = _move_stage(mailing_list)
-            cursor.execute(f"TRUNCATE {STAGING}")
-        staged_total += staged
-        report.added += added
-        report.skipped_suppressed += suppressed
-    report.rows = staged_total + report.rejected
-    report.skipped_existing = staged_total - report.skipped_suppressed - report.added
-    _count_added(mailing_list, report.added)
-
-
-def _parsed_in_background(
-    stream: BinaryIO,
-    encoding: str,
-    digest,
-    on_reject: Callable[[Rejection], None],
-    on_progress: Callable[[int], None] | None,
-) -> Iterator[tuple[str, int]]:
-    """COPY text blocks of the parsed file, parsed by a thread; callbacks still run in the caller's thread.
-
-    Callbacks may use the database (an import job writes its progress), and a Django connection
-    belongs to the thread that opened it: the parser queues their calls and the caller replays them.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=CHUNK_ROWS // BATCH + 2)
-    stop = threading.Event()
-    language = translation.get_language()  # the active language is per thread; reasons are in the caller's
-
-    def produce() -> None:
-        calls: list[tuple[Callable, object]] = []
-        translation.activate(language)
-        try:
-            rows = parse(
-                stream,
-                encoding=encoding,
-                digest=digest,
-                on_reject=lambda rejection: calls.append((on_reject, rejection)),
-                on_progress=(lambda done: calls.append((on_progress, done))) if on_progress else None,
-            )
-            for batch in _batched(rows):
-                if stop.is_set():
-                    return
-                handoff.put((_copy_text(batch), len(batch), calls[:]))
-                calls.clear()
-            handoff.put((None, 0, calls[:]))
-        except BaseException as exc:  # handed to the caller, which raises it
-            handoff.put(exc)
-
-    parser = threading.Thread(target=produce, name="import-parser", daemon=True)
-    parser.start()
-    try:
-        while True:
-            item = handoff.get()
-            if isinstance(item, BaseException):
-                raise item
-            text, count, calls = item
-            for callback, argument in calls:
-                callback(argument)
-            if text is None:
-                return
-            yield text, count
-    finally:
-        stop.set()
-        while parser.is_alive():  # unblock a parser waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                handoff.get(timeout=0.05)
-
-
-def _move_stage(mailing_list: MailingList) -> tuple[int, int]:
-    """Move the staged rows into the members table; returns (added, suppressed)."""
     now = timezone.now()
     values = [
         mailing_list.pk,
@@ -492,11 +376,17 @@ def _move_stage(mailing_list: MailingList) -> tuple[int, int]:
         f"import {now:%Y-%m-%d %H:%M}",
     ]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The members table has no foreign key to the list (see Member): this one lock keeps
+            # the list from being deleted under the move, as a key check per row would.
+            cursor.execute("SELECT 1 FROM lists_mailinglist WHERE id = %s FOR KEY SHARE", [mailing_list.pk])
+            # The move sorts the stage by address: in memory rather than in temporary files.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             f"DELETE FROM {STAGING} WHERE " + _SUPPRESSED.format(t=STAGING),
             [mailing_list.tenant_id, mailing_list.pk],
         )
-        suppressed = max(cursor.rowcount, 0)
+        report.skipped_suppressed = max(cursor.rowcount, 0)
         # The first of repeated addresses (lowest line) is the one kept.
         if connection.vendor == "postgresql":
             try:
@@ -506,19 +396,16 @@ def _move_stage(mailing_list: MailingList) -> tuple[int, int]:
                 cursor.execute(_member_insert(_PORTABLE, "CAST(attributes AS jsonb)"), values)
         else:
             cursor.execute(_member_insert(_PORTABLE, "attributes"), values)
-        added = max(cursor.rowcount, 0)
-    return added, suppressed
-
-
-def _count_added(mailing_list: MailingList, added: int) -> None:
-    if added:
-        if services.tenant_member_count(mailing_list.tenant) + added > mailing_list.tenant.quota_members:
+        report.added = max(cursor.rowcount, 0)
+    report.skipped_existing = staged - report.skipped_suppressed - report.added
+    if report.added:
+        if services.tenant_member_count(mailing_list.tenant) + report.added > mailing_list.tenant.quota_members:
             raise QuotaExceeded(
                 _("This import would take %(tenant)s past its quota of %(n)s members; nothing was imported."),
                 tenant=mailing_list.tenant.slug,
                 n=mailing_list.tenant.quota_members,
             )
-        services.bump_member_count(mailing_list, added)
+        services.bump_member_count(mailing_list, report.added)
 
 
 def _member_insert(shape: dict[str, str], attributes: str) -> str:
