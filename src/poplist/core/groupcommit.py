@@ -87,26 +87,10 @@ class GroupCommit:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
 
-    def _take(self) -> list | None:
-        first = self._queue.get()
-        if first is None:
-            return None
-        batch = [first]
-        while len(batch) < self.max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                self._queue.put(None)
-                break
-            batch.append(item)
-        return batch
-
     def _loop(self) -> None:
         recycled = time.monotonic()
         while True:
-            batch = self._take()
+            batch = take_batch(self._queue, self.max_batch)
             if batch is None:
                 connection.close()
                 return
@@ -140,3 +124,22 @@ class GroupCommit:
     def _reset() -> None:
         if connection.connection is not None and not connection.is_usable():
             connection.close()
+
+
+def take_batch(waiting: queue.Queue, max_batch: int) -> list | None:
+    """The next batch for a writer thread: wait for one item, then take what else is waiting, up to
+    max_batch. None (the stop mark) ends the thread, and is put back if it came after items."""
+    first = waiting.get()
+    if first is None:
+        return None
+    batch = [first]
+    while len(batch) < max_batch:
+        try:
+            item = waiting.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:
+            waiting.put(None)
+            break
+        batch.append(item)
+    return batch

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection, transaction
 
+from poplist.core.groupcommit import take_batch
 from poplist.inbound import batch as shared
 
 log = logging.getLogger(__name__)
@@ -42,26 +43,10 @@ class Writer:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    def _take(self) -> list | None:
-        first = self._queue.get()
-        if first is None:
-            return None
-        batch = [first]
-        while len(batch) < self.max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                self._queue.put(None)
-                break
-            batch.append(item)
-        return batch
-
     def _run(self) -> None:
         recycled = time.monotonic()
         while True:
-            batch = self._take()
+            batch = take_batch(self._queue, self.max_batch)
             if batch is None:
                 connection.close()
                 return
