@@ -85,3 +85,38 @@ def test_a_reply_archived_by_the_worker_joins_its_parents_thread(news, lmtp):
     assert Thread.objects.get().message_count == 2
     child = ArchivedMessage.objects.get(message_id="<m2@example.org>")
     assert child.parent.message_id == "<m1@example.org>" and child.subject == "Re: Hello"
+
+
+def test_a_batch_of_bounces_to_one_list_is_processed_in_one_call_before_the_commit(news, transactional_db, monkeypatch):
+    from poplist.bounces.models import BounceEvent
+    from poplist.bounces.verp import verp_token
+    from poplist.inbound import receive as receiving
+    from poplist.inbound.receive import make_incoming, receive
+    from poplist.inbound.routing import resolve
+    from poplist.inbound.writer import Writer
+    from poplist.lists.models import Member
+    from poplist.testing.fixtures_bounces import dsn
+
+    calls = []
+    real = receiving.receive_bounces
+
+    def counted(mailing_list, items):
+        calls.append(len(items))
+        return real(mailing_list, items)
+
+    monkeypatch.setattr(receiving, "receive_bounces", counted)
+    members = list(Member.objects.filter(mailing_list=news).order_by("email")[:4])
+    writer = Writer()
+    gate = threading.Event()
+    writer.submit(lambda: gate.wait(10) and "first batch", lambda exc: "")
+    futures = []
+    for member in members:
+        route = resolve(f"news-bounces+{verp_token(member.pk)}@lists.acme.test")
+        incoming = make_incoming("", dsn(member.email))
+        futures.append(writer.submit(lambda route=route, incoming=incoming: receive(route, incoming), lambda e: "451"))
+    gate.set()
+    answers = [future.result(10) for future in futures]
+    writer.stop()
+    assert all(answer.startswith("250") for answer in answers), answers
+    assert calls == [4]
+    assert sorted(BounceEvent.objects.values_list("email", flat=True)) == sorted(m.email for m in members)

@@ -11,12 +11,14 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from poplist.archive.services import message_ids
-from poplist.bounces.services import receive_bounce
+from poplist.bounces.services import Incoming as Bounce
+from poplist.bounces.services import receive_bounces
 from poplist.core import addresses
 from poplist.core.autoreply import is_auto_reply
 from poplist.core.errors import InvalidInput, PoplistError
@@ -232,13 +234,10 @@ def _receive_other(mailing_list: MailingList, route: Route, incoming: Incoming) 
     with transaction.atomic():
         if route.route == InboundMessage.Route.BOUNCES:
             inbound = _store(mailing_list, route, incoming, decision=Decision.PROCESSED)
-            receive_bounce(
-                mailing_list,
-                incoming.raw,
-                verp_token=route.token or None,
-                envelope_from=incoming.mail_from,
-                inbound_message_id=inbound.pk,
-            )
+            bounce = Bounce(incoming.raw, route.token or None, inbound.pk)
+            # A batch's bounces to one list are processed together when it ends, before its COMMIT.
+            if not batch.run_later(("bounces", mailing_list.pk), bounce, partial(receive_bounces, mailing_list)):
+                receive_bounces(mailing_list, [bounce])
             return replies.ACCEPTED
         if route.route == InboundMessage.Route.OWNER:
             _store(mailing_list, route, incoming, decision=Decision.PROCESSED)
