@@ -20,7 +20,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
@@ -88,15 +88,7 @@ class GroupCommit:
                 self._thread.start()
 
     def _loop(self) -> None:
-        recycled = time.monotonic()
-        while True:
-            batch = take_batch(self._queue, self.max_batch)
-            if batch is None:
-                connection.close()
-                return
-            if time.monotonic() - recycled > RECYCLE_SECONDS:
-                close_old_connections()
-                recycled = time.monotonic()
+        for batch in writer_batches(self._queue, self.max_batch):
             jobs = [job for job, _future in batch]
             try:
                 with sqlite_write_lock(), transaction.atomic():
@@ -124,6 +116,18 @@ class GroupCommit:
     def _reset() -> None:
         if connection.connection is not None and not connection.is_usable():
             connection.close()
+
+
+def writer_batches(waiting: queue.Queue, max_batch: int) -> Iterator[list]:
+    """A writer thread's batches until the stop mark; its connection is recycled every RECYCLE_SECONDS
+    (not per batch: close_old_connections closes a SQLite connection on every call) and closed at the end."""
+    recycled = time.monotonic()
+    while (batch := take_batch(waiting, max_batch)) is not None:
+        if time.monotonic() - recycled > RECYCLE_SECONDS:
+            close_old_connections()
+            recycled = time.monotonic()
+        yield batch
+    connection.close()
 
 
 def take_batch(waiting: queue.Queue, max_batch: int) -> list | None:

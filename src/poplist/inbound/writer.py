@@ -13,17 +13,15 @@ import concurrent.futures
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
-from poplist.core.groupcommit import take_batch
+from poplist.core.groupcommit import writer_batches
 from poplist.inbound import batch as shared
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
-RECYCLE_SECONDS = 30.0  # close_old_connections closes a SQLite connection every call: not per batch
 
 
 class Writer:
@@ -44,15 +42,7 @@ class Writer:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        recycled = time.monotonic()
-        while True:
-            batch = take_batch(self._queue, self.max_batch)
-            if batch is None:
-                connection.close()
-                return
-            if time.monotonic() - recycled > RECYCLE_SECONDS:
-                close_old_connections()
-                recycled = time.monotonic()
+        for batch in writer_batches(self._queue, self.max_batch):
             results = self._optimistic(batch)
             if results is None:
                 results = self._careful(batch)
