@@ -19,6 +19,22 @@ def news(make_list):
     return mailing_list
 
 
+def busy_writer():
+    """A writer held busy on a first batch until the gate is set, so that what is submitted meanwhile
+    queues and is taken as one batch (without the wait, the writer may take some of it with the first)."""
+    from poplist.inbound.writer import Writer
+
+    writer, gate, entered = Writer(), threading.Event(), threading.Event()
+
+    def hold() -> str:
+        entered.set()
+        return gate.wait(10) and "first batch"
+
+    writer.submit(hold, lambda exc: "")
+    assert entered.wait(10)
+    return writer, gate
+
+
 def test_a_burst_in_one_batch_gets_one_job_and_one_backlog_row_per_post_and_a_failure_loses_only_its_rows(
     news, transactional_db
 ):
@@ -27,12 +43,9 @@ def test_a_burst_in_one_batch_gets_one_job_and_one_backlog_row_per_post_and_a_fa
     from poplist.inbound.models import PendingArchive
     from poplist.inbound.receive import make_incoming, receive
     from poplist.inbound.routing import resolve
-    from poplist.inbound.writer import Writer
 
     route = resolve("news@lists.acme.test")
-    writer = Writer()
-    gate = threading.Event()
-    writer.submit(lambda: gate.wait(10) and "first batch", lambda exc: "")  # keeps the writer busy meanwhile
+    writer, gate = busy_writer()
     futures = []
     for i, name in enumerate(("ann", "bob", "cyd", "dan", "eve")):
         raw = make_message(sender=f"{name}@example.org", message_id=f"<b{i}@example.org>")
@@ -93,7 +106,6 @@ def test_a_batch_of_bounces_to_one_list_is_processed_in_one_call_before_the_comm
     from poplist.inbound import receive as receiving
     from poplist.inbound.receive import make_incoming, receive
     from poplist.inbound.routing import resolve
-    from poplist.inbound.writer import Writer
     from poplist.lists.models import Member
     from poplist.testing.fixtures_bounces import dsn
 
@@ -106,9 +118,7 @@ def test_a_batch_of_bounces_to_one_list_is_processed_in_one_call_before_the_comm
 
     monkeypatch.setattr(receiving, "receive_bounces", counted)
     members = list(Member.objects.filter(mailing_list=news).order_by("email")[:4])
-    writer = Writer()
-    gate = threading.Event()
-    writer.submit(lambda: gate.wait(10) and "first batch", lambda exc: "")
+    writer, gate = busy_writer()
     futures = []
     for member in members:
         route = resolve(f"news-bounces+{verp_token(member.pk)}@lists.acme.test")
