@@ -88,7 +88,8 @@ def test_tenant_follows_its_own_data_live_and_is_promoted(transactional_db, tmp_
             promoted = json.loads(run(copy_env, "mirror", "promote", "--token", secret, "--json"))
             assert promoted["old_primary"].startswith("not fenced")  # the host keeps serving its other tenants
             follower.wait(timeout=30)
-            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/export/feed/scope", headers=auth(secret)).status_code == 200
+            primary_still = httpx.get(f"http://127.0.0.1:{port}/api/v1/export/feed/scope", headers=auth(secret))
+            assert primary_still.status_code == 200  # not fenced: the primary still answers
             # The copy now runs on its own: it serves acme's list and takes writes.
             copy_port = free_port()
             copy_web = start(copy_env, "web", "--http-port", str(copy_port), "--workers", "1")
@@ -100,7 +101,8 @@ def test_tenant_follows_its_own_data_live_and_is_promoted(transactional_db, tmp_
             members = httpx.get(f"{api}/lists/news@lists.acme.test/members/live@example.org", headers=auth(own))
             assert members.status_code == 200
             run(copy_env, "list", "create", "after@lists.acme.test", "--tenant", "acme")
-            sites = query_database(url, "SELECT s.name, d.number FROM sites_site s JOIN sites_deploy d ON d.id = s.live_deploy_id")
+            live = "SELECT s.name, d.number FROM sites_site s JOIN sites_deploy d ON d.id = s.live_deploy_id"
+            sites = query_database(url, live)
             assert sites == [("acme-www", 3)]
     finally:
         for process in (web, follower, copy_web):

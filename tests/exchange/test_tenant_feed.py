@@ -96,12 +96,15 @@ def test_a_tenant_token_reads_only_its_own_tenant_feed(logged, client):
         assert other.json()["detail"] == "There is no tenant globex."
         assert "only@globex.test" not in other.content.decode()
     assert get(client, secret, "/feed/status").status_code == 403
-    assert client.post(
-        "/api/v1/export/feed/fence",
-        {"epoch": 99, "instance": "x"},
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {secret}",
-    ).status_code == 403  # a customer never fences the host's primary
+    assert (
+        client.post(
+            "/api/v1/export/feed/fence",
+            {"epoch": 99, "instance": "x"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+        ).status_code
+        == 403
+    )  # a customer never fences the host's primary
     assert get(client, secret, "/feed/scope").json() == {"tenant": "acme"}
     page = get(client, secret, "/feed", tenant="acme").json()
     assert page["tenant"] == "acme" and page["changes"]

@@ -6,9 +6,9 @@ from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
 
+from poplist.accounts.models import Tenant
 from poplist.accounts.services import get_tenant
 from poplist.core.errors import Forbidden, InvalidInput, NotFound
-from poplist.accounts.models import Tenant
 from poplist.exchange import failover, feed, services, tenantfeed
 
 PREFIX = "/export"
@@ -109,7 +109,7 @@ def feed_snapshot(
 
 
 @router.get("/feed/blobs", summary="Site files a tenant's deploys use, by sha256 (a tenant's live copy)")
-def feed_blobs(request: HttpRequest, tenant: str, sha: list[str] = Query([])) -> dict:  # noqa: B008
+def feed_blobs(request: HttpRequest, tenant: str, sha: list[str] = Query([])) -> dict:
     scope = _tenant_feed(request, tenant)
     if scope is None:
         raise InvalidInput(_("Name the tenant: ?tenant=SLUG."))

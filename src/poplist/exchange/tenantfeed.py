@@ -21,6 +21,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Max
 from django.utils import timezone
@@ -254,7 +255,10 @@ def snapshot_page(tenant: Tenant, table: str, after: str | None, limit: int) -> 
         limit = min(limit, BLOBS_PER_PAGE)  # files: a few MB per page, not thousands
     query = scoped(model, tenant).order_by("pk")
     if after is not None:
-        query = query.filter(pk__gt=model._meta.pk.to_python(after))
+        try:
+            query = query.filter(pk__gt=model._meta.pk.to_python(after))
+        except ValidationError:
+            raise InvalidInput(_("after must be a primary key of %(table)s."), table=table) from None
     fields = [f.attname for f in model._meta.concrete_fields]
     rows = [redact(model, {k: encode(v) for k, v in row.items()}) for row in query.values(*fields)[:limit]]
     return {"rows": rows, "sha256": hashlib.sha256(b"".join(dumps(r) for r in rows)).hexdigest()}
