@@ -100,7 +100,7 @@ def feed_fence(request: HttpRequest, payload: FenceIn) -> dict:
 
 @router.get("/feed/snapshot", summary="One page of a table for a standby's first copy", response={200: dict})
 def feed_snapshot(
-    request: HttpRequest, table: str, after: str | None = None, limit: int = 2000, tenant: str = ""
+    request: HttpRequest, table: str = "", after: str | None = None, limit: int = 2000, tenant: str = ""
 ) -> dict:
     scope = _tenant_feed(request, tenant)
     if scope is not None:
