@@ -206,3 +206,13 @@ def test_follower_of_one_tenant_never_receives_a_row_of_the_other(logged, client
     emails = {c["row"]["email"] for c in seen if c["table"] == "lists_member" and c["row"]}
     assert {f"a{i}@acme.test" for i in range(5)} <= emails
     assert sum(1 for c in seen if c["table"] == "lists_member" and c["row"] is None) >= 5  # acme's deletes came
+
+
+@pytest.mark.django_db
+def test_the_export_page_tells_owners_how_to_run_their_live_copy(rich_instance, client):
+    from poplist.accounts.models import User
+
+    client.force_login(User.objects.get(email="boss@globex.test"))  # globex is suspended: it may still follow
+    text = client.get("/console/export/").content.decode()
+    assert "<code>poplist mirror follow http://testserver --token TOKEN</code>" in text
+    assert "It holds only your data" in text

@@ -54,9 +54,9 @@ class FeedClient:
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
+        params = {"tenant": self.tenant or None, **params}
         for _attempt in range(RETRIES):
             try:
-                params = {"tenant": self.tenant or None, **params}
                 response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
             except httpx.HTTPError as exc:
                 raise PrimaryUnreachable(_("The primary did not answer: %(error)s"), error=str(exc)[:200]) from None
@@ -153,11 +153,13 @@ def _state(url: str, tenant: str) -> Follow:
     state = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
     if state is None:
         state = Follow.objects.create(primary_url=url, tenant=tenant)
-    elif state.tenant != tenant:
+    elif state.tenant and state.tenant != tenant:
         raise Conflict(
-            _("This instance follows %(scope)s already; follow another scope on an empty instance."),
-            scope=f"tenant {state.tenant}" if state.tenant else "the whole instance",
+            _("This instance is a live copy of tenant %(tenant)s only: follow anything else from an empty instance."),
+            tenant=state.tenant,
         )
+    elif state.tenant != tenant:
+        raise Conflict(_("This instance copies the whole primary: a tenant's copy needs an empty instance."))
     return state
 
 
@@ -314,8 +316,9 @@ def _follow(
         raise Conflict(_("This instance was promoted; it follows no primary any more."))
     Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
     readonly.forget()
-    if tenant is None:
-        tenant = scope_of(FeedClient(url, token))
+    if tenant is None:  # resume as started, or as the token allows
+        pending = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
+        tenant = pending.tenant if pending else scope_of(FeedClient(url, token))
     client = FeedClient(url, token, tenant=tenant)
     state = _state(url, tenant)
     if not state.snapshot_done:
