@@ -229,6 +229,13 @@ def many_sites(data_dir: Path, count: int, files: int) -> dict:
     gc_seconds = time.perf_counter() - started
     print(f"   sites gc over {count} sites (nothing to free): {gc_seconds:.1f} s; {report.as_dict()}")
 
+    # The nginx file is written again after every deploy (its roots are the live deploys' folders).
+    from poplist.sites.nginx import render_config
+
+    started = time.perf_counter()
+    text = render_config()
+    print(f"   nginx file for {count} sites: written in {time.perf_counter() - started:.2f} s, {len(text)} bytes")
+
     # Cold: nothing on disk, every deploy rebuilt from the database (a rename: deleting 400,000 links takes minutes).
     os.rename(data_dir / "sites", data_dir / "sites-wiped")
     port = free_port()
