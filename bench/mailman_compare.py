@@ -17,8 +17,8 @@ is left to the MTA).
 
 Members, `--load`:
 - `api`: `IMailingList.subscribe(IUserManager.create_address(email))`, one transaction per
-  1,000: ~60 members/s on a quiet core, ~20/s under load, so N = 100,000 would take one to
-  two hours before the clock even starts.
+  1,000: 60–120 members/s here at load 5–10, 21/s in a more loaded run, so N = 100,000 would
+  take 15 minutes to over an hour before the clock even starts.
 - `direct` (the default): the same rows, written in one transaction (100,000 members in a few
   seconds). Why this is faithful: the clock only runs after set-up, and what Mailman does from
   then on reads the database, not how rows got there. The rows are Mailman's own: they go
@@ -39,6 +39,24 @@ copy, its workers started after the post is queued: worker start-up counts again
 Prints both times and the ratio Mailman time / Poplist time (goal: ≥ 20 personal, ≥ 5 bulk), and
 the peak RSS of Mailman's out and pipeline runners. `--timeout` (default 10800 s) bounds each
 wait for the sink; Mailman personalised at N = 100,000 needs about an hour of one core (below).
+
+Figures, 27 November 2026, 10:17–10:59 UTC, the 2-core machine shared (load average 5.6–9.9);
+more in docs/delivery.md:
+- N = 10,000 bulk, `--load api` twice and `direct` four times: Mailman 16.5, 16.1 / 15.6, 19.5,
+  20.2, 17.2 s (CPU 6.3 s), every recipient once each time; ratio to Poplist 4.0–6.8 (median
+  6.0; Poplist 2.3–4.3 s, mostly its workers' start-up).
+- N = 10,000 personalised: Mailman 417.2 s (CPU 168.7 s, 16.9 ms per message), Poplist 9.7 s:
+  43.0× (49.8× in an earlier run).
+- N = 100,000 bulk: Mailman 159.7 s (CPU 65.8 s; pipeline runner 757 MB), Poplist 3.7 s:
+  43.1× (35.5× in an earlier run).
+- N = 100,000 personalised: not run here. Mailman's per-copy member lookup
+  (`IndividualDelivery.deliver` → `mlist.members.get_member`) joins through the unindexed
+  `user._preferred_address_id`, so SQLite walks every member of the list for each copy:
+  2.5 ms of CPU per copy at N = 10,000, 18.5 ms at 100,000. Expect ≈ 3,300 s of one free core
+  (the default timeout is 3 h). Commands for a quiet machine:
+
+      .venv/bin/python bench/mailman_compare.py --members 100000 --mode bulk
+      .venv/bin/python bench/mailman_compare.py --members 100000 --mode personal
 """
 
 from __future__ import annotations
