@@ -42,15 +42,16 @@ Prints both times and the ratio Mailman time / Poplist time (goal: ≥ 20 person
 the peak RSS of Mailman's out and pipeline runners. `--timeout` (default 10800 s) bounds each
 wait for the sink; Mailman personalised at N = 100,000 needs about an hour of one core (below).
 
-Figures, 27 November 2026, 10:17–10:59 UTC, the 2-core machine shared (load average 5.6–9.9);
+Figures, 27 November 2026, 10:17–11:09 UTC, the 2-core machine shared (load average 5–9.9);
 more in docs/delivery.md:
 - N = 10,000 bulk, `--load api` twice and `direct` four times: Mailman 16.5, 16.1 / 15.6, 19.5,
   20.2, 17.2 s (CPU 6.3 s), every recipient once each time; ratio to Poplist 4.0–6.8 (median
-  6.0; Poplist 2.3–4.3 s, mostly its workers' start-up).
+  6.0; Poplist 2.3–4.3 s, mostly its workers' start-up); with `--poplist-warm` 34.1×
+  (Mailman 17.3 s, Poplist 0.51 s).
 - N = 10,000 personalised: Mailman 417.2 s (CPU 168.7 s, 16.9 ms per message), Poplist 9.7 s:
   43.0× (49.8× in an earlier run).
 - N = 100,000 bulk: Mailman 159.7 s (CPU 65.8 s; pipeline runner 757 MB), Poplist 3.7 s:
-  43.1× (35.5× in an earlier run).
+  43.1× (35.5× in an earlier run); with `--poplist-warm` 63.2× (Mailman 196.9 s, Poplist 3.12 s).
 - N = 100,000 personalised: not run here. Mailman's per-copy member lookup
   (`IndividualDelivery.deliver` → `mlist.members.get_member`) joins through the unindexed
   `user._preferred_address_id`, so SQLite walks every member of the list for each copy:
