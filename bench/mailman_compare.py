@@ -1,7 +1,7 @@
 """Figure: the same post to the same N members through GNU Mailman 3 and through Poplist, to the same sink.
 
     python bench/mailman_compare.py --members 10000 --mode both|personal|bulk [--load direct|api]
-                                    [--mailman-venv DIR] [--workers 2] [--timeout 10800]
+                                    [--poplist-warm] [--mailman-venv DIR] [--workers 2] [--timeout 10800]
     python bench/mailman_compare.py --compare-loaders --members 1000
 
 Mailman 3.3.10 (PyPI `mailman`) is installed on first use into its own virtual environment
