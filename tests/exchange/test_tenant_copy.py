@@ -41,6 +41,12 @@ def test_tenant_follows_its_own_data_live_and_is_promoted(transactional_db, tmp_
         with fresh_database(other, tmp_path / "copy.sqlite3") as url:
             copy_env = {**primary_env, "POPLIST_DATABASE_URL": url}
             run(copy_env, "migrate")
+            # Another tenant's data: refused with the primary's sentence, and this instance is left as it was.
+            refused = run_fail(
+                copy_env, "mirror", "follow", f"http://127.0.0.1:{port}", "--token", secret, "--tenant", "globex"
+            )
+            assert "There is no tenant globex." in refused
+            assert json.loads(run(copy_env, "mirror", "status", "--json"))["role"] == "primary"
             # No --tenant: the token's scope says which tenant.
             follower = start(
                 copy_env, "mirror", "follow", f"http://127.0.0.1:{port}", "--token", secret, "--poll", "0.05",

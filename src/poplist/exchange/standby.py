@@ -314,12 +314,15 @@ def _follow(
     instance = this_instance()
     if instance.role == Instance.Role.PRIMARY and Follow.objects.filter(promoted_at__isnull=False).exists():
         raise Conflict(_("This instance was promoted; it follows no primary any more."))
-    Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
-    readonly.forget()
+    pending = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
     if tenant is None:  # resume as started, or as the token allows
-        pending = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
         tenant = pending.tenant if pending else scope_of(FeedClient(url, token))
     client = FeedClient(url, token, tenant=tenant)
+    if pending is None:
+        # A token that may not read this feed (another tenant's slug) is refused before this instance changes.
+        client.get("/feed/tables")
+    Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
+    readonly.forget()
     state = _state(url, tenant)
     if not state.snapshot_done:
         # Tables are copied one after the other while the primary keeps writing: a row copied late may refer
