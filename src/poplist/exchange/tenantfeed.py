@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.models import Tenant
-from poplist.core.errors import InvalidInput
+from poplist.core.errors import Conflict, InvalidInput
 from poplist.exchange.changelog import model_for_table, replicated_models
 from poplist.exchange.format import dumps
 from poplist.exchange.models import Change, this_instance
@@ -153,8 +153,13 @@ def _states(model: type[models.Model], tenant: Tenant, pks: list[str]) -> dict[s
 
 
 def check_followable(tenant: Tenant) -> None:
-    """As its export: active and suspended tenants may follow; a closed one until its retention period ends."""
+    """As its export: active and suspended tenants may follow; a closed one until its retention period ends.
+
+    Without the change log a copy would be made and never updated: say so instead.
+    """
     check_downloadable(tenant)
+    if not this_instance().feed_enabled:
+        raise Conflict(_("This server keeps no change log, so no live copy can follow it: ask the host to enable it."))
 
 
 def settled(after: int, head: int) -> tuple[int, int]:
