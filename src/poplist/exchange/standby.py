@@ -170,11 +170,11 @@ def scope_of(client: FeedClient) -> str:
 
 def _fetch_blobs(client: FeedClient, shas: list[str]) -> None:
     """The site files a tenant page's deploys use and this copy lacks (content-addressed: each once)."""
-    from poplist.exchange.tenantfeed import BLOBS_PER_PAGE, _blob_model
+    from poplist.exchange.tenantfeed import BLOBS_PER_PAGE, blob_model
 
     if not shas:
         return
-    blob = _blob_model()
+    blob = blob_model()
     have = set(blob._base_manager.filter(pk__in=shas).values_list("pk", flat=True))
     missing = [sha for sha in shas if sha not in have]
     for start in range(0, len(missing), BLOBS_PER_PAGE):
