@@ -352,11 +352,16 @@ _INSERT_MEMBERS = (
 # PostgreSQL: ON CONFLICT DO NOTHING costs a speculative insertion per row, twice the time
 # of filtering first (200k rows: 2.6 s against 1.3 s here). It stays as the fallback for
 # the rare import that races a subscription of one of its addresses.
+# The sort is by bytes (COLLATE "C"): with the database's libc collation (C.UTF-8 here) each
+# comparison is a strcoll() and abbreviated keys are off; bytes cut the sort's CPU from 2.0 s
+# to 1.1 s per million rows, 1 s of a 8 s move. Same result: libc collations are deterministic,
+# so "equal" is "the same bytes" in both, and with C or C.UTF-8 byte order is code point
+# order, the order the address index is in, so the inserts still append to it.
 _PG_FAST = {
-    "select": "DISTINCT ON (email)",
+    "select": 'DISTINCT ON (email COLLATE "C")',
     "where": "NOT EXISTS (SELECT 1 FROM lists_member m WHERE m.mailing_list_id = %s AND m.email = {stage}.email "
     "AND m.role = 'member')",
-    "order": "email, line",
+    "order": 'email COLLATE "C", line',
     "conflict": "",
 }
 _PORTABLE = {"select": "", "where": "true", "order": "line", "conflict": "ON CONFLICT DO NOTHING"}
