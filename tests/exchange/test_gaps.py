@@ -79,7 +79,7 @@ def test_the_cursor_waits_for_a_long_transaction_and_moves_once_it_ended(logged,
 
     page = feed.changes_page(cursor, 100)
     moved, _at, gap = standby._advance(cursor, page, page["changes"])
-    assert moved == cursor and gap == (cursor, page["xmax"])  # stopped before the gap, and knows why
+    assert moved == cursor and gap == (cursor, page["next_xid"])  # stopped before the gap, and knows why
     later = feed.changes_page(cursor, 100)
     assert standby._advance(cursor, later, later["changes"], gap)[0] == cursor  # still running: still waiting
 
@@ -99,10 +99,31 @@ def test_a_tenant_copy_waits_for_a_long_transaction_too(logged, tenant):
     page = tenantfeed.changes_page(tenant, cursor, 100)
     assert page["through"] == cursor and page["gap"]
     moved, _at, gap = standby._advance(cursor, page, page["changes"])
-    assert moved == cursor and gap == (cursor, page["xmax"])
-    assert tenantfeed.changes_page(tenant, cursor, 100, gap_xmax=gap[1])["through"] == cursor  # still running
+    assert moved == cursor and gap == (cursor, page["next_xid"])
+    assert tenantfeed.changes_page(tenant, cursor, 100, gap_xid=gap[1])["through"] == cursor  # still running
 
     other.end("commit")
-    done = settle(lambda: tenantfeed.changes_page(tenant, cursor, 100, gap_xmax=gap[1]), lambda page: page["through"])
+    done = settle(lambda: tenantfeed.changes_page(tenant, cursor, 100, gap_xid=gap[1]), lambda page: page["through"])
     assert done["through"] > cursor and not done["gap"]
     assert "slow@example.org" in {c["row"]["email"] for c in done["changes"] if c["row"] and "email" in c["row"]}
+
+
+def test_a_first_copy_begins_once_the_transactions_running_at_its_start_have_ended(logged):
+    Member.objects.create(mailing_list=logged, email="first@example.org")
+    other = LongImport(logged, "slow@example.org")
+    listing = feed.listing()
+    began = threading.Event()
+
+    def wait() -> None:
+        from django.db import connection as own
+
+        standby.wait_for_running_transactions(feed.listing, listing)
+        began.set()
+        own.close()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    assert not began.wait(1.0)  # the import still runs: its rows are not in the tables yet
+    other.end("commit")
+    assert began.wait(30)
+    waiter.join(5)

@@ -68,16 +68,16 @@ def change_feed(
     limit: int = 5000,
     standby: str = "",
     tenant: str = "",
-    gap_xmax: int | None = None,
+    gap_xid: int | None = None,
 ) -> dict:
     """`standby` (the follower's instance id) acknowledges every change up to `after`: the log may be pruned there.
 
     With `tenant=SLUG`, only that tenant's changes (a tenant's live copy); its followers hold no log back.
-    `gap_xmax`: the `xmax` of the page that first showed a gap right after `after` (see feed.horizon).
+    `gap_xid`: the `next_xid` of the page that first showed a gap right after `after` (see feed.horizon).
     """
     scope = _tenant_feed(request, tenant)
     if scope is not None:
-        return tenantfeed.changes_page(scope, after, limit, gap_xmax=gap_xmax)
+        return tenantfeed.changes_page(scope, after, limit, gap_xid=gap_xid)
     return feed.changes_page(after, limit, standby or None)
 
 

@@ -70,24 +70,30 @@ def acknowledge(standby: str | None, seq: int) -> None:
 
 
 def horizon() -> dict[str, int]:
-    """On PostgreSQL, the transactions of this snapshot: `xmin`, the oldest still running, and `xmax`, the
-    first not begun yet. Call it inside `read_snapshot`, with the reads it describes.
+    """On PostgreSQL, where this snapshot stands among transactions: `xmin`, below which every transaction
+    id has ended, and `next_xid`, above every id given out before the snapshot. Call it inside
+    `read_snapshot`, after the reads it describes.
 
     A change's number is taken before its transaction commits, so a page may show a number with a
-    missing one below it. The transaction holding the missing one wrote (and so got its id) before
-    the visible one was taken, hence before this snapshot: its id is below this page's `xmax`. Once
-    a later page's `xmin` reaches that `xmax`, every such transaction has ended: the missing number
-    shows in that page or it never will (rolled back). A follower waits for that, not for a time:
-    a transaction of any length (a million-row import) is never skipped. SQLite: one writer, no gaps.
+    missing one below it. The transaction holding the missing one wrote (and so had its id) before
+    the visible one was taken, hence before this snapshot: its id is below this page's `next_xid`.
+    Once a later page's `xmin` reaches that `next_xid`, every such transaction has ended: the
+    missing number shows in that page or it never will (rolled back). A follower waits for that,
+    not for a time: a transaction of any length (a million-row import) is never skipped.
+
+    `next_xid` is this reading transaction's own id, taken now (ids are given out in order); the
+    snapshot's `xmax` would not do: a transaction running since before it may have a higher id.
+    SQLite: one writer at a time, no gaps.
     """
     if connection.vendor != "postgresql":
         return {}
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")  # the id costs a commit record; no need to wait for it
         cursor.execute(
-            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() s"
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_current_xact_id()::text::bigint"
         )
-        xmin, xmax = cursor.fetchone()
-    return {"xmin": xmin, "xmax": xmax}
+        xmin, next_xid = cursor.fetchone()
+    return {"xmin": xmin, "next_xid": next_xid}
 
 
 def changes_page(after: int, limit: int, standby: str | None = None) -> dict[str, Any]:
@@ -154,10 +160,12 @@ def listing(standby: str | None = None) -> dict[str, Any]:
     """The start of a first copy: the tables, parents first, and the head; the log is kept from a little before it."""
     from poplist.exchange.standby import SNAPSHOT_REWIND
 
-    top = head()
+    with read_snapshot():
+        top = head()
+        transactions = horizon()
     start = max(0, top - SNAPSHOT_REWIND, this_instance().pruned_through)
     acknowledge(standby, start)
-    return {"tables": tables(), "head": top, "start": start, **node()}
+    return {"tables": tables(), "head": top, "start": start, **transactions, **node()}
 
 
 def head() -> int:

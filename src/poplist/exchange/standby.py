@@ -49,7 +49,7 @@ class PrimaryUnreachable(InvalidInput):
 class FeedClient:
     def __init__(self, url: str, token: str, *, timeout: float = 30, tenant: str = "") -> None:
         self.tenant = tenant  # named in every read: the primary answers with that tenant's rows only
-        # (cursor, xmax of the page that first showed a gap right after it): see feed.horizon and _advance.
+        # (cursor, next_xid of the page that first showed a gap right after it): see feed.horizon and _advance.
         self.gap: tuple[int, int] | None = None
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1/export",
@@ -191,6 +191,7 @@ def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] |
     """The first copy: every table, parents first, then the feed from a little before its head then."""
     listing = client.get("/feed/tables", standby=this_instance().uuid)
     _check_node(state, listing)
+    wait_for_running_transactions(lambda: client.get("/feed/tables", standby=this_instance().uuid), listing)
     for table in listing["tables"]:
         model = changelog.model_for_table(table)
         if model is None:
@@ -212,6 +213,19 @@ def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] |
     state.refresh_from_db()
 
 
+def wait_for_running_transactions(read_listing: Callable[[], dict[str, Any]], listing: dict[str, Any]) -> None:
+    """On PostgreSQL, wait until every write transaction running when the copy began has ended.
+
+    The feed is read from a little before the head (`start`), but a transaction running then may
+    hold numbers far below it (a long import): the feed would not replay its rows, so they must be
+    in the tables this copy reads, which it starts reading once that transaction has ended.
+    """
+    if "next_xid" not in listing:
+        return  # SQLite: its one writer was done before the head was read
+    while int(read_listing()["xmin"]) < int(listing["next_xid"]):
+        time.sleep(0.2)
+
+
 def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
     """Fetch and apply one page; returns how many changes it applied (0: caught up).
 
@@ -225,7 +239,7 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
             after=state.applied_seq,
             limit=limit,
             standby=this_instance().uuid,
-            gap_xmax=client.gap[1] if waiting and client.tenant else None,
+            gap_xid=client.gap[1] if waiting and client.tenant else None,
         )
         _check_node(state, page)
         changes = _checked(page, "changes")
@@ -280,13 +294,13 @@ def _advance(
     cursor: int, page: dict[str, Any], changes: list[dict[str, Any]], gap: tuple[int, int] | None = None
 ) -> tuple[int, datetime | None, tuple[int, int] | None]:
     """Where the cursor may move after this page, when the last change it covers was logged, and the gap
-    it waits at: (cursor, the `xmax` of the page that first showed that gap), or the one it had."""
+    it waits at: (cursor, the `next_xid` of the page that first showed that gap), or the one it had."""
     if "through" in page:
         # A tenant's feed: the primary checked the gaps of the whole log (its own seqs have others' between them).
         at = max((parse_datetime(c["at"]) for c in changes if c["at"]), default=None)
         cursor = max(cursor, int(page["through"]))
-        if page.get("gap") and "xmax" in page and not (gap and gap[0] == cursor):
-            gap = (cursor, int(page["xmax"]))
+        if page.get("gap") and "next_xid" in page and not (gap and gap[0] == cursor):
+            gap = (cursor, int(page["next_xid"]))
         return cursor, at, gap
     times = {c["seq"]: c["at"] for c in changes}
     # Every seq's time, also of those coalesced away (a row changed twice in the page): without it, a gap
@@ -299,7 +313,7 @@ def _advance(
             if "xmin" in page:  # PostgreSQL: by its transactions (feed.horizon), never by the clock
                 if not (gap and gap[0] == cursor and int(page["xmin"]) >= gap[1]):
                     if not (gap and gap[0] == cursor):
-                        gap = (cursor, int(page["xmax"]))  # first seen in this page
+                        gap = (cursor, int(page["next_xid"]))  # first seen in this page
                     break
             else:
                 at = times.get(seq)

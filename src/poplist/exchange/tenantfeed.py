@@ -162,14 +162,14 @@ def check_followable(tenant: Tenant) -> None:
         raise Conflict(_("This server keeps no change log, so no live copy can follow it: ask the host to enable it."))
 
 
-def settled(after: int, head: int, transactions: dict[str, int], gap_xmax: int | None = None) -> tuple[int, int, bool]:
+def settled(after: int, head: int, transactions: dict[str, int], gap_xid: int | None = None) -> tuple[int, int, bool]:
     """How far the whole log is settled (every lower number committed or given up), how far it was read,
     and whether a gap stopped it.
 
     SQLite has one writer at a time: a number is taken and committed in order, so all up to the head is.
     On PostgreSQL a number is taken before its transaction commits: a gap may still fill until every
-    transaction that could hold it has ended (feed.horizon), which the follower tells by `gap_xmax`,
-    the `xmax` of the page that first showed the gap right after `after`, as the instance-wide
+    transaction that could hold it has ended (feed.horizon), which the follower tells by `gap_xid`,
+    the `next_xid` of the page that first showed the gap right after `after`, as the instance-wide
     follower judges it (standby._advance).
     """
     if connection.vendor == "sqlite":
@@ -177,7 +177,7 @@ def settled(after: int, head: int, transactions: dict[str, int], gap_xmax: int |
     cursor, through, stopped = after, after, False
     for seq, _at in Change.objects.filter(seq__gt=after).order_by("seq").values_list("seq", "at")[:SCAN]:
         if not stopped and seq != cursor + 1:
-            closed = cursor == after and gap_xmax is not None and transactions["xmin"] >= gap_xmax
+            closed = cursor == after and gap_xid is not None and transactions["xmin"] >= gap_xid
             stopped = not closed
         cursor = seq
         if not stopped:
@@ -185,7 +185,7 @@ def settled(after: int, head: int, transactions: dict[str, int], gap_xmax: int |
     return through, cursor, stopped
 
 
-def changes_page(tenant: Tenant, after: int, limit: int, *, gap_xmax: int | None = None) -> dict[str, Any]:
+def changes_page(tenant: Tenant, after: int, limit: int, *, gap_xid: int | None = None) -> dict[str, Any]:
     """The tenant's changes after `after` as far as the log was read, with the rows as they are now.
 
     Those after a gap that may still fill are sent now and again later (the follower's upserts are
@@ -205,7 +205,7 @@ def changes_page(tenant: Tenant, after: int, limit: int, *, gap_xmax: int | None
     with read_snapshot():
         head = Change.objects.aggregate(head=Max("seq"))["head"] or 0
         transactions = horizon()
-        through, end, at_gap = settled(after, head, transactions, gap_xmax)
+        through, end, at_gap = settled(after, head, transactions, gap_xid)
         rows = list(
             Change.objects.filter(tenant_id=tenant.pk, seq__gt=after, seq__lte=end)
             .order_by("seq")
@@ -231,7 +231,7 @@ def changes_page(tenant: Tenant, after: int, limit: int, *, gap_xmax: int | None
         "after": after,
         "tenant": tenant.slug,
         "through": through,  # the follower's cursor moves here: every change of the tenant up to it is applied
-        "gap": at_gap,  # a number after `through` may still commit: the follower sends this page's xmax back
+        "gap": at_gap,  # a number after `through` may still commit: the follower sends this page's next_xid back
         "seqs": [r[0] for r in rows],
         "seq_times": [encode(r[3]) for r in rows],
         "changes": changes,
@@ -295,10 +295,12 @@ def blobs_page(tenant: Tenant, shas: list[str]) -> dict[str, Any]:
 
 def listing(tenant: Tenant) -> dict[str, Any]:
     """The start of a tenant's first copy: its tables, parents first, and where to read the feed from."""
-    from poplist.exchange.feed import head, node
+    from poplist.exchange.feed import head, horizon, node
     from poplist.exchange.standby import SNAPSHOT_REWIND
 
     check_followable(tenant)
-    top = head()
+    with read_snapshot():
+        top = head()
+        transactions = horizon()
     start = max(0, top - SNAPSHOT_REWIND, this_instance().pruned_through)
-    return {"tables": tables(), "head": top, "start": start, "tenant": tenant.slug, **node()}
+    return {"tables": tables(), "head": top, "start": start, "tenant": tenant.slug, **transactions, **node()}
