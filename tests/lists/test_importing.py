@@ -204,3 +204,13 @@ def test_an_undecodable_line_late_in_a_long_file_leaves_nothing(mailing_list, mo
         run_import(mailing_list, data)
     assert emails(mailing_list) == []
     assert not ImportRun.objects.exists()
+
+
+def test_blank_and_short_rows_in_a_csv(mailing_list):
+    """Whitespace-only lines are skipped silently; a row without the name column gets no name."""
+    single, rejections = run_import(mailing_list, "email\n   \nann@example.org\n\n\t\nbob@example.org\n")
+    assert (single.rows, single.added, single.rejected, rejections) == (2, 2, 0, [])
+    report, rejections = run_import(mailing_list, "city,email,name\nLyon\nParis,zoe@example.org\n")
+    assert (report.added, [(r.line, r.reason) for r in rejections]) == (1, [(2, "the row has no email field")])
+    zoe = Member.objects.get(email="zoe@example.org")
+    assert (zoe.display_name, zoe.attributes) == ("", {"city": "Paris"})
