@@ -1,6 +1,7 @@
 """Figure: a live standby's lag (commit on the primary -> visible on the standby), p50/p99, time to promote, log size.
 
     python bench/exchange_mirror.py [--seconds 20] [--rate 50] [--primary sqlite] [--standby sqlite] [--keep 1000]
+                                    [--tenant]
 
 Two instances on loopback: the primary runs `poplist web` (the feed), the standby runs
 `poplist standby follow`. This process writes on the primary steadily (a subscription every
@@ -9,6 +10,9 @@ Two instances on loopback: the primary runs `poplist web` (the feed), the standb
 The change log is pruned every --prune-every seconds (the worker does it every minute) keeping
 --keep changes behind the standby; its size is sampled every second, against the changes logged
 in all (what the table would hold unpruned).
+
+--tenant: the standby is a tenant's own live copy (a token of tenant `bench`); another tenant
+writes as much at the same time, and none of its rows may reach the copy.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ def main() -> None:
     parser.add_argument("--standby", default="sqlite")
     parser.add_argument("--keep", type=int, default=1000, help="changes kept behind the standby when pruning")
     parser.add_argument("--prune-every", type=float, default=2.0, help="seconds between prunes")
+    parser.add_argument("--tenant", action="store_true", help="a tenant's live copy, another tenant writing too")
     args = parser.parse_args()
     primary, standby = Instance(args.primary), Instance(args.standby)
     processes = []
@@ -80,7 +85,11 @@ def main() -> None:
         primary.run("tenant", "create", "bench", "--name", "Bench", "--domain", "lists.bench.test")
         primary.run("list", "create", "live@lists.bench.test", "--tenant", "bench")
         primary.run("standby", "enable")
-        token = json.loads(primary.run("token", "create", "--name", "standby", "--json"))["token"]
+        scope = ["--tenant", "bench"] if args.tenant else []
+        token = json.loads(primary.run("token", "create", "--name", "standby", *scope, "--json"))["token"]
+        if args.tenant:
+            primary.run("tenant", "create", "other", "--name", "Other", "--domain", "lists.other.test")
+            primary.run("list", "create", "noise@lists.other.test", "--tenant", "other")
         port = free_port()
         processes.append(primary.start("web", "--http-port", str(port), "--workers", "1"))
         wait_http(f"http://127.0.0.1:{port}/")
@@ -100,6 +109,7 @@ def main() -> None:
         from poplist.lists.models import MailingList, Member
 
         mailing_list = MailingList.objects.get(address="live@lists.bench.test")
+        noise = MailingList.objects.filter(address="noise@lists.other.test").first()
         committed: dict[str, float] = {}
         seen: dict[str, float] = {}
         done = threading.Event()
@@ -137,6 +147,8 @@ def main() -> None:
                     raw = f"Message-ID: <p{i}@bench>\r\nSubject: post {i}\r\nFrom: a@b.test\r\n\r\nbody\r\n".encode()
                     archive_message(mailing_list, raw, live=False)
             committed[email] = time.monotonic()
+            if noise is not None:  # the other tenant writes as much: its feed skips all of it
+                Member.objects.create(mailing_list=noise, email=f"noise{i}@other.test")
             i += 1
             time.sleep(max(0.0, started + i * interval - time.monotonic()))
         deadline = time.monotonic() + 30
@@ -149,6 +161,9 @@ def main() -> None:
         print(f"primary {args.primary} -> standby {args.standby}: {len(committed)} writes at {args.rate:.0f}/s")
         print(f"  lag p50 {p50:.3f} s   p99 {p99:.3f} s   max {lags[-1]:.3f} s   (poll interval {args.poll} s)")
         print(f"  seen on the standby: {len(lags)}/{len(committed)}")
+        if noise is not None:
+            leaked = query(standby.url, "SELECT count(*) FROM lists_member WHERE email LIKE '%@other.test'")[0][0]
+            print(f"  tenant copy: the other tenant's {i} members on the copy: {leaked}")
         logged = log_size()["head"]
         print(
             f"  change log: {logged:,} changes logged in all (unpruned size); pruned every {args.prune_every} s"

@@ -2,7 +2,8 @@
 
 1. Requests/s, keep-alive, wrk on loopback, for a small page and a 1 MB file: Poplist's own
    server (`poplist web`, one granian worker) vs nginx (one worker) serving the same files
-   from a plain folder, and nginx running `poplist sites nginx-config`.
+   from a plain folder, and nginx running `poplist sites nginx-config`; with each server's CPU
+   time per request (requests/s move with the machine's load, CPU per request much less).
 2. N sites of F files deployed on one instance: time to deploy them all, one `sites gc` run over
    them, time to serve a first request on each with a cold disk cache, the server's memory.
 3. A 10,000-file site redeployed through the HTTP API with one changed file: bytes uploaded, seconds.
@@ -95,14 +96,39 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
-def wrk(url: str, host: str, duration: int) -> float:
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants, threads included."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, host: str, duration: int, server_pid: int | None = None) -> tuple[float, float | None]:
+    """Requests/s, and the server's CPU time per request in µs (when its pid is given).
+
+    CPU per request is the figure that survives a busy machine: requests/s fall with the load of
+    other processes, the work a server does per request does not (much).
+    """
+    before = tree_cpu_seconds(server_pid) if server_pid else 0.0
     out = subprocess.run(
         ["wrk", "-t1", "-c16", f"-d{duration}s", "-H", f"Host: {host}", url],
         capture_output=True,
         text=True,
         timeout=duration + 30,
     ).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if not server_pid:
+        return rate, None
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, (tree_cpu_seconds(server_pid) - before) * 1e6 / max(requests, 1)
 
 
 # --- 1. throughput --------------------------------------------------------------------------------
@@ -128,24 +154,38 @@ def throughput(tmp: Path, duration: int, rounds: int) -> dict:
     plain_conf = f"server {{ listen 127.0.0.1:{ports['nginx']}; server_name {host}; root {plain}; etag on; }}"
     generated = render_config(upstream=f"127.0.0.1:{ports['poplist']}", listen=f"127.0.0.1:{ports['nginx-generated']}")
     results: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     server = start_poplist(ports["poplist"])
     try:
         with run_nginx(tmp / "nginx-plain", plain_conf), run_nginx(tmp / "nginx-gen", generated):
+            pids = {
+                "poplist": server.pid,
+                "nginx": int((tmp / "nginx-plain" / "nginx.pid").read_text()),
+                "nginx-generated": int((tmp / "nginx-gen" / "nginx.pid").read_text()),
+            }
             for _ in range(rounds):
                 for name, port in ports.items():
                     for label, path in (("small page", "/small.html"), ("1 MB file", "/big.bin")):
-                        rate = wrk(f"http://127.0.0.1:{port}{path}", host, duration)
+                        rate, used = wrk(f"http://127.0.0.1:{port}{path}", host, duration, pids[name])
                         results.setdefault(f"{label}|{name}", []).append(rate)
+                        cpu.setdefault(f"{label}|{name}", []).append(used)
     finally:
         stop(server)
     medians = {key: statistics.median(values) for key, values in results.items()}
-    print(f"\n1. Requests/s, keep-alive (wrk -t1 -c16 -d{duration}s, median of {rounds}), one worker each")
+    cpu_medians = {key: statistics.median(values) for key, values in cpu.items()}
+    print(f"\n1. Requests/s, keep-alive (wrk -t1 -c16 -d{duration}s, median of {rounds}), one worker each;")
+    print("   and the server's CPU time per request (all its processes and threads): nginx's over the server's is")
+    print("   the ratio of the rates each would reach on a core of its own, a figure that survives a busy machine")
+    print(f"   (load average now {os.getloadavg()[0]:.1f})")
     for label in ("small page", "1 MB file"):
-        base = medians[f"{label}|nginx"]
+        base, base_cpu = medians[f"{label}|nginx"], cpu_medians[f"{label}|nginx"]
         for name in ports:
-            rate = medians[f"{label}|{name}"]
-            print(f"   {label:10} {name:16} {rate:10.0f} req/s   {rate / base:5.2f}x nginx")
-    return medians
+            rate, used = medians[f"{label}|{name}"], cpu_medians[f"{label}|{name}"]
+            print(
+                f"   {label:10} {name:16} {rate:10.0f} req/s {rate / base:5.2f}x nginx"
+                f"   {used:8.1f} µs CPU/request {base_cpu / used:5.2f}x nginx"
+            )
+    return {"rates": medians, "cpu_us": cpu_medians}
 
 
 # --- 2. many sites --------------------------------------------------------------------------------
@@ -188,6 +228,13 @@ def many_sites(data_dir: Path, count: int, files: int) -> dict:
     report = collect()
     gc_seconds = time.perf_counter() - started
     print(f"   sites gc over {count} sites (nothing to free): {gc_seconds:.1f} s; {report.as_dict()}")
+
+    # The nginx file is written again after every deploy (its roots are the live deploys' folders).
+    from poplist.sites.nginx import render_config
+
+    started = time.perf_counter()
+    text = render_config()
+    print(f"   nginx file for {count} sites: written in {time.perf_counter() - started:.2f} s, {len(text)} bytes")
 
     # Cold: nothing on disk, every deploy rebuilt from the database (a rename: deleting 400,000 links takes minutes).
     os.rename(data_dir / "sites", data_dir / "sites-wiped")

@@ -1,4 +1,4 @@
-"""Group commit with bulk inserts, and archiving after the reply: nothing accepted is lost."""
+"""Group commit with bulk inserts, and archiving before the reply: nothing accepted is lost."""
 
 from __future__ import annotations
 
@@ -35,9 +35,10 @@ def busy_writer():
     return writer, gate
 
 
-def test_a_burst_in_one_batch_gets_one_job_and_one_backlog_row_per_post_and_a_failure_loses_only_its_rows(
+def test_a_burst_in_one_batch_is_archived_and_threaded_with_its_jobs_and_a_failure_loses_only_its_rows(
     news, transactional_db
 ):
+    from poplist.archive.models import ArchivedMessage, Thread
     from poplist.delivery.models import DeliveryJob, DigestItem
     from poplist.inbound import batch
     from poplist.inbound.models import PendingArchive
@@ -47,8 +48,15 @@ def test_a_burst_in_one_batch_gets_one_job_and_one_backlog_row_per_post_and_a_fa
     route = resolve("news@lists.acme.test")
     writer, gate = busy_writer()
     futures = []
-    for i, name in enumerate(("ann", "bob", "cyd", "dan", "eve")):
-        raw = make_message(sender=f"{name}@example.org", message_id=f"<b{i}@example.org>")
+    posts = [
+        ("ann", "Picnic", ""),
+        ("bob", "Re: Picnic", "In-Reply-To: <b0@example.org>"),  # answers a post of the same batch
+        ("cyd", "Re: Re: Picnic", "References: <b0@example.org> <b1@example.org>"),
+        ("dan", "RE: picnic", ""),  # a client that dropped References: joins by subject
+        ("eve", "Budget", ""),
+    ]
+    for i, (name, subject, extra) in enumerate(posts):
+        raw = make_message(sender=f"{name}@example.org", message_id=f"<b{i}@example.org>", subject=subject, extra=extra)
         incoming = make_incoming(f"{name}@example.org", raw)
         futures.append(writer.submit(lambda incoming=incoming: receive(route, incoming), lambda exc: "451"))
 
@@ -61,43 +69,69 @@ def test_a_burst_in_one_batch_gets_one_job_and_one_backlog_row_per_post_and_a_fa
     answers = [future.result(10) for future in futures]
     writer.stop()
     assert answers[2] == "stored for a person" and all(a.startswith("250") for i, a in enumerate(answers) if i != 2)
-    jobs = {job.message_id: job.pk for job in DeliveryJob.objects.all()}
+    jobs = {job.message_id: job.archived_id for job in DeliveryJob.objects.all()}
     assert sorted(jobs) == [f"<b{i}@example.org>" for i in range(5)]
     assert DigestItem.objects.count() == 5  # the broken message's queued row went with its savepoint
-    assert {p.message_id: p.job_id for p in PendingArchive.objects.all()} == jobs
+    archived = {m.message_id: m for m in ArchivedMessage.objects.select_related("parent", "thread")}
+    assert {mid: m.pk for mid, m in archived.items()} == jobs  # each job points at its archive entry
+    assert not PendingArchive.objects.exists()
+    picnic = archived["<b0@example.org>"].thread
+    assert {m.thread_id for mid, m in archived.items() if mid != "<b4@example.org>"} == {picnic.pk}
+    assert archived["<b2@example.org>"].parent.message_id == "<b1@example.org>"
+    assert archived["<b1@example.org>"].parent.message_id == "<b0@example.org>"
+    assert {t.subject: t.message_count for t in Thread.objects.all()} == {"Picnic": 4, "Budget": 1}
 
 
-def test_an_archiving_failure_keeps_the_post_waiting_and_the_worker_retries(news, lmtp, monkeypatch):
-    from poplist.archive.models import ArchivedMessage
-    from poplist.inbound import archiving
-    from poplist.inbound.models import PendingArchive
+def test_a_post_is_archived_before_250_and_a_reply_joins_its_parents_thread(news, lmtp):
+    from poplist.archive.models import ArchivedMessage, Thread
+    from poplist.delivery.models import DeliveryJob
 
     assert lmtp(make_message())[0] == 250
-    real = archiving.archive_message
+    assert ArchivedMessage.objects.get().message_id == "<m1@example.org>"  # no worker involved
+    reply = make_message(subject="Re: Hello", message_id="<m2@example.org>", extra="In-Reply-To: <m1@example.org>")
+    assert lmtp(reply, mail_from="bob@example.org")[0] == 250
+    assert Thread.objects.get().message_count == 2
+    child = ArchivedMessage.objects.get(message_id="<m2@example.org>")
+    assert child.parent.message_id == "<m1@example.org>" and child.subject == "Re: Hello"
+    assert DeliveryJob.objects.get(message_id="<m2@example.org>").archived_id == child.pk
+
+
+def test_the_archive_keeps_the_author_and_the_authors_subject_of_a_rewritten_post(news, lmtp):
+    from poplist.archive.models import ArchivedMessage
+    from poplist.delivery.models import DeliveryJob
+    from poplist.lists.services import update_settings
+
+    update_settings(news, {"dmarc_mitigation": "always", "footer": "Leave: {{unsubscribe_url}}"})
+    assert lmtp(make_message(body="Les vacances.\n"))[0] == 250
+    archived = ArchivedMessage.objects.get()
+    sent = bytes(DeliveryJob.objects.get().message)
+    assert b"From: Ann via News <news@lists.acme.test>" in sent and b"Subject: [news] Hello" in sent
+    assert bytes(archived.raw) == sent  # the bytes members got
+    assert (archived.author_name, archived.author_email, archived.subject) == ("Ann", "ann@example.org", "Hello")
+    assert archived.body_text.strip() == "Les vacances."  # searchable text without the footer
+
+
+def test_an_archiving_failure_still_accepts_the_post_and_the_worker_archives_it_later(news, lmtp, monkeypatch):
+    from poplist.archive.models import ArchivedMessage
+    from poplist.delivery.models import DeliveryJob
+    from poplist.inbound import accept, archiving
+    from poplist.inbound.models import PendingArchive
 
     def failing(*args, **kwargs):
         raise RuntimeError("disk full")
 
+    monkeypatch.setattr(accept, "archive_entries", failing)
+    assert lmtp(make_message())[0] == 250
+    assert DeliveryJob.objects.get().message_id == "<m1@example.org>"  # members get it meanwhile
+    assert PendingArchive.objects.get().message_id == "<m1@example.org>" and not ArchivedMessage.objects.exists()
+    real = archiving.archive_message
     monkeypatch.setattr(archiving, "archive_message", failing)
     assert archiving.archive_pending() == 0
-    waiting = PendingArchive.objects.get()
-    assert waiting.attempts == 1 and not ArchivedMessage.objects.exists()
+    assert PendingArchive.objects.get().attempts == 1
     monkeypatch.setattr(archiving, "archive_message", real)
     assert archiving.archive_pending() == 1
     assert ArchivedMessage.objects.get().message_id == "<m1@example.org>" and not PendingArchive.objects.exists()
-
-
-def test_a_reply_archived_by_the_worker_joins_its_parents_thread(news, lmtp):
-    from poplist.archive.models import ArchivedMessage, Thread
-    from poplist.inbound.archiving import archive_pending
-
-    assert lmtp(make_message())[0] == 250
-    reply = make_message(subject="Re: Hello", message_id="<m2@example.org>", extra="In-Reply-To: <m1@example.org>")
-    assert lmtp(reply, mail_from="bob@example.org")[0] == 250
-    assert archive_pending() == 2
-    assert Thread.objects.get().message_count == 2
-    child = ArchivedMessage.objects.get(message_id="<m2@example.org>")
-    assert child.parent.message_id == "<m1@example.org>" and child.subject == "Re: Hello"
+    assert DeliveryJob.objects.get().archived_id == ArchivedMessage.objects.get().pk
 
 
 def test_a_batch_of_bounces_to_one_list_is_processed_in_one_call_before_the_commit(news, transactional_db, monkeypatch):

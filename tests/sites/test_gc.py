@@ -152,6 +152,7 @@ def test_an_api_deploy_finalised_after_gc_took_its_blob_asks_for_it_again(site, 
     assert refused.status_code == 409 and "not waiting for files" in refused.json()["detail"]
 
 
+@pytest.mark.django_db(transaction=True)  # the task's thread has its own connection: it sees committed rows
 def test_the_cli_command_and_the_worker_task(cli, site, deploy, monkeypatch):
     from poplist.sites.tasks import worker_tasks
 
@@ -166,5 +167,68 @@ def test_the_cli_command_and_the_worker_task(cli, site, deploy, monkeypatch):
     task = {t.name: t for t in worker_tasks()}["sites garbage collection"]
     assert task.every == 3600
     task.run()
+    task.run.thread.join(timeout=30)
     assert list(site.deploys.order_by("number").values_list("status", flat=True)) == ["pruned", "pruned", "ready"]
     assert cli("sites", "gc", "--keep", "0").exit_code == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_gc_never_delays_the_workers_other_tasks(site, deploy, monkeypatch):
+    """The real worker loop with the real gc task: gc stays in its sweep until another task (which
+    reads the database) has run five times on its schedule; with gc in the loop, that never happens."""
+    import itertools
+    import threading
+    import time
+
+    from poplist.runtime.worker import Task, run
+    from poplist.sites import blobs, gc
+    from poplist.sites.models import Blob, Site
+    from poplist.sites.tasks import BackgroundCollector
+
+    deploy({"index.html": "live"})
+    orphans = {blobs.sha256(f"orphan {n}".encode()): (f"orphan {n}".encode(), False) for n in range(1200)}
+    blobs.store(orphans)
+    age_blobs()
+    probed: list[float] = []
+    five = threading.Event()
+    in_sweep: list[float] = []
+    real_sweep = gc._sweep
+
+    def probe() -> int:
+        Site.objects.count()
+        probed.append(time.monotonic())
+        if in_sweep and sum(t >= in_sweep[0] for t in probed) >= 5:
+            five.set()
+        return 0
+
+    def long_sweep(*args):
+        in_sweep.append(time.monotonic())
+        five.wait(timeout=10)  # a big gc: still sweeping while the loop goes on
+        return real_sweep(*args)
+
+    monkeypatch.setattr(gc, "_sweep", long_sweep)
+    collector = BackgroundCollector()
+    stop = threading.Event()
+    tasks = [Task("gc", collector, every=3600, last=float("-inf")), Task("probe", probe, every=0.05)]
+
+    def worker() -> None:
+        from django.db import connection
+
+        try:
+            run(stop, tasks, idle_sleep=0.01)
+        finally:
+            connection.close()
+
+    loop = threading.Thread(target=worker)
+    loop.start()
+    try:
+        assert five.wait(timeout=10), "the other task did not run while gc was sweeping"
+        during = [t for t in probed if t >= in_sweep[0]]
+        assert len(during) >= 5 and max(b - a for a, b in itertools.pairwise(during)) < 1.0
+        collector.thread.join(timeout=30)
+        assert not collector.thread.is_alive()
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert not Blob.objects.filter(sha256__in=list(orphans)).exists()  # and the gc did its work
+    assert Blob.objects.count() == 1

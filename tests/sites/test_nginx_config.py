@@ -95,7 +95,10 @@ def test_the_worker_keeps_the_cache_and_the_nginx_file_current(deploy, site, tmp
     (tmp_path / "reloaded").unlink()
     rollback(site, first.number)
     keeper()
-    assert (live / "index.html").read_text() == "one" and not (tmp_path / "reloaded").exists()  # no reload needed
+    assert (live / "index.html").read_text() == "one"
+    assert (tmp_path / "reloaded").exists()  # nginx's root is the deploy's own folder: a rollback reloads it
+    (tmp_path / "reloaded").unlink()
+    assert keeper() == 0 and not (tmp_path / "reloaded").exists()
     add_hostname(site, "www.acme.test")  # pending: not in the file (Poplist answers it with its 404)
     keeper()
     assert "www.acme.test" not in target.read_text()
@@ -137,3 +140,60 @@ def test_the_worker_keeps_the_brotli_option(deploy, tmp_path, monkeypatch):
     deploy({"index.html": "one"})
     CacheKeeper()()
     assert "brotli_static on;" in target.read_text() and "listen 8080;" in target.read_text()
+
+
+def _wait_for(client: httpx.Client, path: str, expected: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.get(path).text == expected:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{path} never served {expected!r}"
+        time.sleep(0.05)
+
+
+def test_nginx_serves_a_deploy_whole_until_the_reload_then_the_next_one_whole(
+    deploy, site, tmp_path, monkeypatch, sites_cache
+):
+    """Each server block's root is its live deploy's folder, with open_file_cache: the old deploy's
+    files and rules until the worker rewrites the file and reloads nginx, then the new ones, never stale."""
+    from poplist.sites.services import rollback
+    from poplist.sites.tasks import CacheKeeper
+
+    prefix, target, port = tmp_path / "nginx", tmp_path / "sites.conf", nginx.free_port()
+    flags = f"--upstream 127.0.0.1:9 --listen 127.0.0.1:{port}"
+    target.write_text(f"# Written by `poplist sites nginx-config {flags}`; x\n")
+    monkeypatch.setenv("POPLIST_SITES_NGINX_CONFIG", str(target))
+    reload = f"{nginx.NGINX} -p {prefix} -c {prefix / 'nginx.conf'} -s reload"
+    monkeypatch.setenv("POPLIST_SITES_NGINX_RELOAD", reload)
+    keeper = CacheKeeper()
+    first = deploy({"index.html": "one", "page.html": "page one", "_redirects": "/old /page 301\n"})
+    keeper()
+    assert "open_file_cache " in target.read_text()
+    with (
+        nginx.run_nginx(prefix, f"include {target};"),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Host": "blog.sites.test"}) as client,
+    ):
+        _wait_for(client, "/", "one")
+        for _ in range(5):  # asked for more than once: now in nginx's open file cache
+            assert client.get("/page").text == "page one"
+        assert client.get("/old").headers["location"] == "/page"
+
+        deploy({"index.html": "two", "page.html": "page two", "_redirects": "/old /new-page 301\n"})
+        from poplist.sites.cache import sync_all
+
+        sync_all()  # the live link moved, the new deploy is on disk: nginx does not look there
+        assert [client.get(p).text for p in ("/", "/page")] == ["one", "page one"]
+        assert client.get("/old").headers["location"] == "/page"  # the old deploy's rules with its files
+
+        keeper()  # writes the file, reloads nginx
+        _wait_for(client, "/", "two")
+        assert [client.get(p).text for p in ("/", "/page")] == ["two", "page two"]  # no cached old file
+        assert client.get("/old").headers["location"] == "/new-page"
+
+        rollback(site, first.number)
+        keeper()
+        _wait_for(client, "/", "one")
+        assert client.get("/page").text == "page one" and client.get("/old").headers["location"] == "/page"

@@ -143,3 +143,25 @@ def test_the_disk_cache_is_rebuilt_when_wiped(live, sites_client, sites_cache):
     shutil.rmtree(sites_cache / "sites", ignore_errors=True)
     assert fresh.get(HOST, "/style.css").status == 200  # not in memory: read again from a rebuilt cache
     assert fresh.get(HOST, "/").text == PAGE
+
+
+def test_a_change_on_this_machine_is_seen_at_the_next_request_without_a_poll(live, deploy, sites_client):
+    """The generation counter is read through a shared mapping of its file: no stat, no database poll."""
+    from poplist.sites import cache
+
+    cache.touch_generation()
+    assert sites_client.get(HOST, "/").text == PAGE  # maps the file written above
+    server = sites_client.server
+    server.next_poll = float("inf")  # no database poll (nor stat of the file) from here on
+    deploy({"index.html": "version two"})  # (the test's transaction never commits: touched by hand below)
+    assert _raw_get(server, "/") == PAGE.encode()  # the hostname map still holds the old deploy
+    cache.touch_generation()  # what the deploying process does after its commit
+    assert _raw_get(server, "/") == b"version two"
+
+
+def _raw_get(server, path: str) -> bytes:
+    """A request straight to the server, without the test client's reset of the poll."""
+    import io
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "HTTP_HOST": HOST, "wsgi.input": io.BytesIO()}
+    return b"".join(server(environ, lambda status, headers, exc_info=None: None))

@@ -21,10 +21,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from poplist.bounces import parse as parsing
-from poplist.bounces import rows
 from poplist.bounces.models import BounceEvent, BounceReport, BounceScore, BounceStep
 from poplist.bounces.verp import member_id_from_token, verp_address
-from poplist.core import addresses, tokens
+from poplist.core import addresses, rows, tokens
 from poplist.core.errors import InvalidInput
 from poplist.delivery.notices import compose, render, send_list_notice
 from poplist.delivery.services import queue_message

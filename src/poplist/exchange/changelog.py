@@ -68,7 +68,7 @@ def install() -> int:
     tables = replicated_models()
     with connection.cursor() as cursor:
         for model in tables:
-            for statement in _trigger_sql(model._meta.db_table, _pk_column(model)):
+            for statement in _trigger_sql(model):
                 cursor.execute(statement)
     Instance.objects.filter(pk=_instance_pk()).update(feed_enabled=True)
     return len(tables)
@@ -92,16 +92,23 @@ def _instance_pk() -> int:
     return this_instance().pk
 
 
-def _trigger_sql(table: str, pk: str) -> list[str]:
+def _trigger_sql(model: type[models.Model]) -> list[str]:
+    from poplist.exchange.tenantfeed import tenant_sql
+
+    table, pk = model._meta.db_table, _pk_column(model)
+    # The row's tenant, looked up now: once the row is deleted, nothing else would say whose it was.
     if connection.vendor == "postgresql":
         function = f"xchg_{table}_fn"
+        tenant = tenant_sql(model, "r")
         statements = [
             f"""CREATE OR REPLACE FUNCTION "{function}"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    INSERT INTO exchange_change (tbl, "row", at) SELECT '{table}', "{pk}"::text, clock_timestamp() FROM old_rows;
+    INSERT INTO exchange_change (tbl, "row", at, tenant_id)
+      SELECT '{table}', r."{pk}"::text, clock_timestamp(), {tenant} FROM old_rows r;
   ELSE
-    INSERT INTO exchange_change (tbl, "row", at) SELECT '{table}', "{pk}"::text, clock_timestamp() FROM new_rows;
+    INSERT INTO exchange_change (tbl, "row", at, tenant_id)
+      SELECT '{table}', r."{pk}"::text, clock_timestamp(), {tenant} FROM new_rows r;
   END IF;
   RETURN NULL;
 END $$"""
@@ -123,7 +130,8 @@ END $$"""
         statements.append(f'DROP TRIGGER IF EXISTS "xchg_{table}_{op}"')
         statements.append(
             f'CREATE TRIGGER "xchg_{table}_{op}" AFTER {event} ON "{table}" FOR EACH ROW BEGIN '
-            f'INSERT INTO exchange_change (tbl, "row", at) VALUES (\'{table}\', {row}."{pk}", {now}); END'
+            f'INSERT INTO exchange_change (tbl, "row", at, tenant_id) '
+            f"VALUES ('{table}', {row}.\"{pk}\", {now}, {tenant_sql(model, row)}); END"
         )
     return statements
 

@@ -79,14 +79,20 @@ def standby_enable() -> None:
 
 @standby.command("follow")
 @click.argument("primary_url")
-@click.option("--token", envvar="POPLIST_STANDBY_TOKEN", required=True, help="A host-wide API token of the primary.")
+@click.option(
+    "--token",
+    envvar="POPLIST_STANDBY_TOKEN",
+    required=True,
+    help="An API token of the primary: host-wide (the whole instance) or a tenant's (that tenant only).",
+)
+@click.option("--tenant", default=None, help="Follow only this tenant's data (default: as the token allows).")
 @click.option("--poll", default=0.2, show_default=True, help="Seconds between polls once caught up.")
-def standby_follow(primary_url: str, token: str, poll: float) -> None:
-    """Copy the primary, then follow it live until this instance is promoted."""
+def standby_follow(primary_url: str, token: str, tenant: str | None, poll: float) -> None:
+    """Copy the primary (or one tenant of it), then follow it live until this instance is promoted."""
     from poplist.exchange import standby as service
 
     with Progress(None, "copying") as bar:
-        service.follow(primary_url, token, poll=poll, on_rows=lambda n: bar.update_to(bar.done + n))
+        service.follow(primary_url, token, poll=poll, tenant=tenant, on_rows=lambda n: bar.update_to(bar.done + n))
     click.echo("promoted: no longer following")
 
 

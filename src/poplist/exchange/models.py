@@ -45,15 +45,20 @@ class Change(models.Model):
     tbl = models.CharField(max_length=100)
     row = models.CharField(max_length=100)  # the primary key, as text
     at = models.DateTimeField(null=True)
+    # The tenant the row belonged to when it was written (null: a table no tenant feed carries). Kept here
+    # because a deleted row no longer says whose it was; a tenant's feed is one range of (tenant_id, seq).
+    tenant_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "exchange_change"
+        indexes = [models.Index(fields=["tenant_id", "seq"], name="exchange_change_tenant_seq")]
 
 
 class Follow(models.Model):
     """On a standby: which primary it follows and how far it has applied the feed (resumable)."""
 
     primary_url = models.CharField(max_length=500)
+    tenant = models.CharField(max_length=63, blank=True)  # a tenant's live copy follows only this tenant's feed
     primary_instance = models.CharField(max_length=36, blank=True)  # the uuid the primary gave on the first page
     primary_epoch = models.BigIntegerField(default=0)  # the highest epoch it has shown
     applied_seq = models.BigIntegerField(default=0)

@@ -5,6 +5,10 @@ standby killed at any moment resumes exactly. On PostgreSQL a change's sequence 
 before its transaction commits, so a lower number may appear after a higher one: the cursor
 only moves over a gap once it is older than GAP_WAIT (a rolled-back transaction leaves one for
 good); the rows after a gap are applied already and applied again later (upserts are idempotent).
+
+A tenant's live copy (`--tenant SLUG`, or a tenant token) is the same follower on the tenant's
+feed (exchange.tenantfeed): every request names the tenant, the primary says how far the cursor
+may move (`through`), and the site files its deploys use are fetched by sha256.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ class PrimaryUnreachable(InvalidInput):
 
 
 class FeedClient:
-    def __init__(self, url: str, token: str, *, timeout: float = 30) -> None:
+    def __init__(self, url: str, token: str, *, timeout: float = 30, tenant: str = "") -> None:
+        self.tenant = tenant  # named in every read: the primary answers with that tenant's rows only
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1/export",
             headers={"Authorization": f"Bearer {token}"},
@@ -49,6 +54,7 @@ class FeedClient:
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
+        params = {"tenant": self.tenant or None, **params}
         for _attempt in range(RETRIES):
             try:
                 response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
@@ -143,11 +149,37 @@ def _apply_run(run: list[dict[str, Any]]) -> None:
         upsert(model, [c["row"] for c in run])
 
 
-def _state(url: str) -> Follow:
+def _state(url: str, tenant: str) -> Follow:
     state = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
     if state is None:
-        state = Follow.objects.create(primary_url=url)
+        state = Follow.objects.create(primary_url=url, tenant=tenant)
+    elif state.tenant and state.tenant != tenant:
+        raise Conflict(
+            _("This instance is a live copy of tenant %(tenant)s only: follow anything else from an empty instance."),
+            tenant=state.tenant,
+        )
+    elif state.tenant != tenant:
+        raise Conflict(_("This instance copies the whole primary: a tenant's copy needs an empty instance."))
     return state
+
+
+def scope_of(client: FeedClient) -> str:
+    """The tenant a token is limited to ("" for a host-wide token), as the primary says."""
+    return client.get("/feed/scope").get("tenant") or ""
+
+
+def _fetch_blobs(client: FeedClient, shas: list[str]) -> None:
+    """The site files a tenant page's deploys use and this copy lacks (content-addressed: each once)."""
+    from poplist.exchange.tenantfeed import BLOBS_PER_PAGE, _blob_model
+
+    if not shas:
+        return
+    blob = _blob_model()
+    have = set(blob._base_manager.filter(pk__in=shas).values_list("pk", flat=True))
+    missing = [sha for sha in shas if sha not in have]
+    for start in range(0, len(missing), BLOBS_PER_PAGE):
+        page = client.get("/feed/blobs", sha=missing[start : start + BLOBS_PER_PAGE])
+        upsert(blob, _checked(page, "rows"))
 
 
 def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] | None = None) -> None:
@@ -176,16 +208,22 @@ def snapshot(client: FeedClient, state: Follow, on_rows: Callable[[int], None] |
 
 
 def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
-    """Fetch and apply one page; returns how many changes it applied (0: caught up)."""
+    """Fetch and apply one page; returns how many changes it applied (0: caught up).
+
+    A tenant's page may bring no change and still move the cursor (the other tenants wrote): it counts 1.
+    """
     while True:
         fetched = time.monotonic()
         page = client.get("/feed", after=state.applied_seq, limit=limit, standby=this_instance().uuid)
         _check_node(state, page)
         changes = _checked(page, "changes")
+        moved = False
         try:
             with transaction.atomic():
+                _fetch_blobs(client, page.get("blobs") or [])
                 apply_changes(changes)
                 cursor, applied_at = _advance(state.applied_seq, page, changes)
+                moved = cursor > state.applied_seq
                 lag = state.lag_seconds
                 if changes:
                     # The oldest change of the page waited this long on the primary, then we fetched and applied it.
@@ -205,7 +243,7 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
                 raise
             limit *= 4
     state.refresh_from_db()
-    return len(changes)
+    return len(changes) or int(moved and "through" in page)
 
 
 def _check_node(state: Follow, page: dict[str, Any]) -> None:
@@ -226,6 +264,10 @@ def _check_node(state: Follow, page: dict[str, Any]) -> None:
 
 
 def _advance(cursor: int, page: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[int, datetime | None]:
+    if "through" in page:
+        # A tenant's feed: the primary checked the gaps of the whole log (its own seqs have others' between them).
+        at = max((parse_datetime(c["at"]) for c in changes if c["at"]), default=None)
+        return max(cursor, int(page["through"])), at
     times = {c["seq"]: c["at"] for c in changes}
     # Every seq's time, also of those coalesced away (a row changed twice in the page): without it, a gap
     # before a coalesced seq never aged and the cursor stayed behind it for good.
@@ -249,10 +291,15 @@ def follow(
     poll: float = 0.2,
     until: Callable[[], bool] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    tenant: str | None = None,
 ) -> Follow:
-    """Become a standby of `url` and follow it until promoted (or `until()` says stop)."""
+    """Become a standby of `url` and follow it until promoted (or `until()` says stop).
+
+    `tenant`: follow only that tenant's feed (a tenant's own live copy); None: as the token allows
+    (a tenant token follows its tenant, a host-wide token the whole instance).
+    """
     with readonly.applying():  # the follower is the one writer a standby has
-        return _follow(url, token, poll=poll, until=until, on_rows=on_rows)
+        return _follow(url, token, poll=poll, until=until, on_rows=on_rows, tenant=tenant)
 
 
 def _follow(
@@ -262,14 +309,18 @@ def _follow(
     poll: float,
     until: Callable[[], bool] | None,
     on_rows: Callable[[int], None] | None,
+    tenant: str | None,
 ) -> Follow:
     instance = this_instance()
     if instance.role == Instance.Role.PRIMARY and Follow.objects.filter(promoted_at__isnull=False).exists():
         raise Conflict(_("This instance was promoted; it follows no primary any more."))
     Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
     readonly.forget()
-    client = FeedClient(url, token)
-    state = _state(url)
+    if tenant is None:  # resume as started, or as the token allows
+        pending = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
+        tenant = pending.tenant if pending else scope_of(FeedClient(url, token))
+    client = FeedClient(url, token, tenant=tenant)
+    state = _state(url, tenant)
     if not state.snapshot_done:
         # Tables are copied one after the other while the primary keeps writing: a row copied late may refer
         # to one created after its table was copied. Copy and catch up in one transaction, so that foreign
@@ -320,7 +371,12 @@ def promote(token: str | None = None) -> dict[str, Any]:
     readonly.forget()
     changelog.install()  # so that the old primary, or a new standby, can follow this one
     seconds = round(time.monotonic() - started, 3)
-    fenced = _fence_old(state, token, epoch, instance.uuid) if state else "no primary was followed"
+    if state is None:
+        fenced = "no primary was followed"
+    elif state.tenant:
+        fenced = "not fenced: a tenant's copy leaves the primary serving its other tenants"
+    else:
+        fenced = _fence_old(state, token, epoch, instance.uuid)
     return {"seconds": seconds, "epoch": epoch, "old_primary": fenced, "status": status()}
 
 
@@ -350,6 +406,7 @@ def status() -> dict[str, Any]:
         now = timezone.now()
         data.update(
             primary=state.primary_url,
+            tenant=state.tenant or None,  # a tenant's live copy: only this tenant's rows
             applied_seq=state.applied_seq,
             applied_at=state.applied_at,
             lag_seconds=None if state.lag_seconds is None else round(state.lag_seconds, 3),

@@ -16,7 +16,10 @@ TENANT_TABS = [(gettext_lazy("Export"), "exchange:tenant_export")]
 @login_required
 def tenant_export(request: HttpRequest) -> HttpResponse:
     tenant = tenant_of(request)
-    return render(request, "exchange/export.html", {"tenant": tenant, **queries.export_page(tenant)})
+    primary_url = request.build_absolute_uri("/").rstrip("/")  # what a live copy follows
+    return render(
+        request, "exchange/export.html", {"tenant": tenant, "primary_url": primary_url, **queries.export_page(tenant)}
+    )
 
 
 @login_required

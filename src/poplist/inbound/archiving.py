@@ -1,7 +1,8 @@
-"""Archiving accepted posts after the reply: the worker's side of `PendingArchive`.
+"""Retrying the archiving of accepted posts whose archiving failed in the acceptance transaction.
 
-Nothing accepted is lost: the row is committed with the acceptance, before 250, and leaves the
-table only in the transaction that writes the archive entry.
+Posts are archived before 250 (`inbound.accept`); one whose archiving raised was accepted all the
+same with a `PendingArchive` row, which leaves the table only in the transaction that writes its
+archive entry. Nothing accepted is lost.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Valid only inside that transaction, in the writer's thread (other threads never see it). A burst
 of posts to one list reads the list and its filters once, and its delivery jobs, digest items and
-archive backlog rows go in with one INSERT per table at the end of the batch, not one per post:
+archive entries go in with one INSERT per table at the end of the batch, not one per post:
 hand-batched for speed (0.5 ms of ORM work per post -> 0.15 ms, bench/inbound.py).
 """
 
@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from django.db import models, transaction
 
+from poplist.core import rows
+
 _local = threading.local()
 
 
@@ -23,7 +25,8 @@ class BatchCache:
         self.lists: dict[int, object] = {}
         self.filters: dict[int, tuple[list, list]] = {}
         self.rows: list[models.Model] = []  # inserted by `flush`, in order of first appearance of their model
-        self.later: dict[object, tuple[Callable[[list], object], list]] = {}  # run by `flush`, a call per key
+        self.first: dict[object, tuple[Callable[[list], object], list]] = {}  # run by `flush` before the inserts
+        self.later: dict[object, tuple[Callable[[list], object], list]] = {}  # run by `flush` after them
 
 
 def begin(*, optimistic: bool = False) -> None:
@@ -69,31 +72,37 @@ def insert_later(*rows: models.Model) -> bool:
     return True
 
 
-def run_later(key: object, item: object, run_all: Callable[[list], object]) -> bool:
-    """Queue `item` for one `run_all(items)` per key at the end of an optimistic batch; False outside
-    one (a careful batch runs each message in its own savepoint, so the caller runs it now).
+def run_later(key: object, item: object, run_all: Callable[[list], object], *, before_insert: bool = False) -> bool:
+    """Queue `item` for one `run_all(items)` per key at the end of an optimistic batch, after the bulk
+    inserts (or before them with `before_insert`); False outside one (a careful batch runs each
+    message in its own savepoint, so the caller runs it now).
 
     Bounces use it: `receive_bounces` on a group costs a fixed number of queries, where one call
     per bounce cost three round trips each on PostgreSQL (789 bounces per CPU-second against
-    2,006 in batches, bench/bounces.py)."""
+    2,006 in batches, bench/bounces.py). So does the archive: a group's posts to one list are
+    threaded and inserted together, before their delivery jobs, which point at them."""
     batch = current()
     if batch is None or not batch.optimistic:
         return False
-    batch.later.setdefault(key, (run_all, []))[1].append(item)
+    queued = batch.first if before_insert else batch.later
+    queued.setdefault(key, (run_all, []))[1].append(item)
     return True
 
 
 def flush() -> None:
-    """Insert the queued rows, one bulk INSERT per model, in order (a job before the rows that point at it),
-    then run what was queued with `run_later`."""
+    """Run what was queued to run before the inserts, insert the queued rows, one bulk INSERT per model,
+    in order (a job before the rows that point at it), then run what was queued with `run_later`."""
     batch = current()
     if batch is None:
         return
+    first, batch.first = batch.first, {}
+    for run_all, items in first.values():
+        run_all(items)
     by_model: dict[type, list[models.Model]] = {}
     for row in batch.rows:
         by_model.setdefault(type(row), []).append(row)
-    for model, rows in by_model.items():
-        model.objects.bulk_create(rows)
+    for model, objects in by_model.items():
+        rows.insert(model, objects)  # bulk_create's statement, without its ORM compilation
     batch.rows = []
     later, batch.later = batch.later, {}
     for run_all, items in later.values():

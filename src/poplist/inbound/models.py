@@ -115,12 +115,11 @@ class HeaderFilter(models.Model):
 
 
 class PendingArchive(models.Model):
-    """An accepted post committed before 250, waiting for the worker to archive and thread it.
+    """An accepted post whose archiving failed in the acceptance transaction, for the worker to retry.
 
-    Archiving (threading look-ups, two inserts, the full-text index) was a third of an accepted
-    post's time before the reply; this row is written in the acceptance transaction instead, and
-    `poplist worker` archives the post within seconds (`inbound.archiving`). The prepared bytes
-    are the delivery job's: one copy less written (and fsynced) per post before the reply.
+    Posts are archived before the reply, with their acceptance (`inbound.accept`); an error there
+    (a bug on an odd message, say) must not refuse the post, so this row is committed instead and
+    `poplist worker` retries (`inbound.archiving`). The prepared bytes are the delivery job's.
     """
 
     mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="+")

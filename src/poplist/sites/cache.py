@@ -6,7 +6,7 @@
                                                 every deploy with the same folder (hash of its names and blobs)
     DATA_DIR/sites/deploys/<id>-<key>           symlink to the deploy's top folder in trees/
     DATA_DIR/sites/live/<site name>             symlink to the live deploy (what nginx serves)
-    DATA_DIR/sites/generation                   touched after every change that moves a hostname
+    DATA_DIR/sites/generation                   rewritten in place after every change that moves a hostname
 
 A folder appears at once (built aside, then renamed, after its subfolders), so a reader sees all
 of a deploy or none of it.
@@ -54,13 +54,20 @@ def generation_file() -> Path:
 
 
 def touch_generation() -> None:
+    """Tell this machine's servers that a hostname moved: a new value written in place in `generation`.
+
+    In place (not a new file): servers read it through a shared mapping of the file, a memory read
+    per request instead of a stat (see serving.Generation)."""
     path = generation_file()
     try:
-        path.touch()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except FileNotFoundError:  # the cache was wiped while this process ran
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-    os.utime(path, ns=(time.time_ns(), time.time_ns()))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd, time.time_ns().to_bytes(8, "little"), 0)
+    finally:
+        os.close(fd)
 
 
 def _blob_path(sha: str, base: Path | None = None) -> Path:

@@ -1,15 +1,22 @@
 """Serving sites by Host header, in front of Django's WSGI application (wsgi.py wraps it).
 
-Per request: one dict lookup for the hostname, one stat of the generation file (a deploy, a
-rollback or a suspension on this machine is seen at the next request; the database's
-Generation row, polled every second, carries changes made on other machines), then the file
-from the deploy's folder on disk. Memory is bounded: hostnames seen, and two caches capped in
-entries and bytes that key on immutable deploys.
+Per request: one dict lookup for the hostname, a read of the generation counter through a shared
+mapping of its file (a deploy, a rollback or a suspension on this machine is seen at the next
+request; the database's Generation row, polled every second, carries changes made on other
+machines), then the file from the deploy's folder on disk (small bodies from memory). Memory is
+bounded: hostnames seen, and two caches capped in entries and bytes that key on immutable deploys.
+
+The hot path makes no system call: under granian each one releases the GIL, and the thread
+switches that follow cost more than the Python around them. Measured with bench/sites.py (small
+page, wrk -c16, one granian worker): a stat of the generation file per request, the ETag and
+header tuples built per request and Accept-Encoding parsed per request took 38 µs of CPU a request;
+without them 31 µs (the WSGI app itself: 3.7 µs in process; the rest is granian and the kernel).
 """
 
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import stat
 import threading
@@ -45,7 +52,7 @@ class Entry:
 class File:
     """One servable variant: where it is on disk and its validators."""
 
-    __slots__ = ("body", "ctype", "encoding", "etag", "fs_path", "modified", "mtime", "size")
+    __slots__ = ("base", "body", "ctype", "encoding", "etag", "fs_path", "modified", "mtime", "size")
 
     def __init__(self, fs_path: str, info: os.stat_result, ctype: str, encoding: str) -> None:
         self.fs_path, self.ctype, self.encoding = fs_path, ctype, encoding
@@ -53,6 +60,40 @@ class File:
         self.etag = f'"{self.mtime:x}-{self.size:x}"'  # nginx's form: the same files give the same ETag
         self.modified = formatdate(self.mtime, usegmt=True)
         self.body: bytes | None = None
+        self.base: tuple[tuple[str, str], ...] = ()  # the response headers, made once (see _variants)
+
+
+class LocalGeneration:
+    """This machine's `generation` counter (cache.touch_generation), read through a shared mapping.
+
+    A read is a memory access; `reopen` (once a poll) stats the file and maps it again when it was
+    replaced or made anew (a wiped cache), or falls back to its identity when it cannot be mapped.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: tuple = ()
+        self.map: mmap.mmap | None = None
+
+    def reopen(self) -> None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            self.map, self.identity = None, ()
+            return
+        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns if info.st_size < 8 else 0)
+        if identity == self.identity:
+            return
+        mapped = None
+        if info.st_size >= 8:
+            with contextlib.suppress(OSError, ValueError), open(self.path, "rb") as handle:
+                mapped = mmap.mmap(handle.fileno(), 8, access=mmap.ACCESS_READ)
+        # Never closed here: a thread may be reading the old one; it goes with its last reference.
+        self.map, self.identity = mapped, identity
+
+    def read(self) -> bytes | tuple:
+        mapped = self.map
+        return mapped[:8] if mapped is not None else self.identity
 
 
 class SiteServer:
@@ -63,24 +104,18 @@ class SiteServer:
         self.files: dict[tuple, tuple[File, ...] | None] = {}
         self.body_bytes = 0
         self.lock = threading.Lock()
-        self.generation_file = str(cache.generation_file())
-        self.local_generation = -1
+        self.generation = LocalGeneration(str(cache.generation_file()))
+        self.local_generation: bytes | tuple | None = None
         self.db_generation = -1
         self.next_poll = 0.0
 
     # --- the hostname map ------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        try:
-            local = os.stat(self.generation_file).st_mtime_ns
-        except FileNotFoundError:
-            local = 0
-        if local != self.local_generation:
-            self.local_generation = local
-            self.hosts = {}
         now = time.monotonic()
         if now >= self.next_poll:
             self.next_poll = now + POLL
+            self.generation.reopen()
             from poplist.sites.models import Generation
 
             _db_ready()
@@ -88,6 +123,10 @@ class SiteServer:
             if value != self.db_generation:
                 self.db_generation = value
                 self.hosts = {}
+        local = self.generation.read()
+        if local != self.local_generation:
+            self.local_generation = local
+            self.hosts = {}
 
     def entry(self, host: str) -> Entry | None:
         found = self.hosts.get(host, _MISSING)
@@ -236,13 +275,21 @@ class SiteServer:
     def _variants(full: str, info: os.stat_result, ctype: str) -> tuple[File, ...]:
         """The file and its precompressed variants, found beside the blob the deploy's link points to."""
         variants = [File(full, info, ctype, "")]
-        try:
+        with contextlib.suppress(OSError):
             blob = os.readlink(full)
-        except OSError:
-            return tuple(variants)
-        for suffix, encoding in ((".br", "br"), (".gz", "gzip")):
-            with contextlib.suppress(FileNotFoundError):
-                variants.append(File(blob + suffix, os.stat(blob + suffix), ctype, encoding))
+            for suffix, encoding in ((".br", "br"), (".gz", "gzip")):
+                with contextlib.suppress(FileNotFoundError):
+                    variants.append(File(blob + suffix, os.stat(blob + suffix), ctype, encoding))
+        for variant in variants:
+            variant.base = (
+                ("Content-Type", ctype),
+                ("ETag", variant.etag),
+                ("Last-Modified", variant.modified),
+                ("Accept-Ranges", "bytes"),
+                ("Cache-Control", "public, max-age=0, must-revalidate"),
+                *((("Vary", "Accept-Encoding"),) if len(variants) > 1 else ()),
+                *((("Content-Encoding", variant.encoding),) if variant.encoding else ()),
+            )
         return tuple(variants)
 
     # --- responses -------------------------------------------------------------------------------
@@ -256,17 +303,7 @@ class SiteServer:
                 if variant.encoding in accepted:
                     chosen = variant
                     break
-        headers = [
-            ("Content-Type", chosen.ctype),
-            ("ETag", chosen.etag),
-            ("Last-Modified", chosen.modified),
-            ("Accept-Ranges", "bytes"),
-            ("Cache-Control", "public, max-age=0, must-revalidate"),
-        ]
-        if len(variants) > 1:
-            headers.append(("Vary", "Accept-Encoding"))
-        if chosen.encoding:
-            headers.append(("Content-Encoding", chosen.encoding))
+        headers = list(chosen.base)
         if entry.headers:
             custom = rules.headers_for(entry.headers, path)
             if custom:
@@ -345,14 +382,27 @@ def _db_ready() -> None:
         close_old_connections()
 
 
-def _accepted(header: str) -> set[str]:
+_ACCEPTED: dict[str, frozenset[str]] = {}
+
+
+def _accepted(header: str) -> frozenset[str]:
+    """The codings an Accept-Encoding header accepts (remembered: browsers send a handful of forms)."""
+    found = _ACCEPTED.get(header)
+    if found is None:
+        if len(_ACCEPTED) >= 1000:  # headers from the network are unbounded
+            _ACCEPTED.clear()
+        found = _ACCEPTED[header] = _parse_accepted(header)
+    return found
+
+
+def _parse_accepted(header: str) -> frozenset[str]:
     out = set()
     for item in header.split(","):
         name, _sep, params = item.strip().partition(";")
         if params.replace(" ", "").startswith("q=0") and params.replace(" ", "").rstrip("0.") in ("q=", "q=0"):
             continue
         out.add(name.strip().lower())
-    return out
+    return frozenset(out)
 
 
 def _not_modified(environ, file: File) -> bool:

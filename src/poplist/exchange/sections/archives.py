@@ -46,6 +46,7 @@ MESSAGE = ModelSpec(ArchivedMessage, "", lambda t: ArchivedMessage.objects.none(
 class ArchiveSection:
     name = "archives"
     order = 30
+    feed_specs = [THREADS, MESSAGE]
 
     def count(self, tenant: Any) -> int:
         return (

@@ -61,7 +61,11 @@ bounces = ModelSection(
 
 
 class DkimSection(ModelSection):
-    """DKIM private keys leave the instance only with --include-secrets."""
+    """DKIM private keys leave the instance only with --include-secrets (never in a tenant's live feed)."""
+
+    @property
+    def feed_specs(self) -> list[ModelSpec]:
+        return []
 
     def export(self, writer: Writer, tenant: Any, folder: str) -> None:
         spec = self.specs[0]
@@ -96,6 +100,7 @@ class HeldSection:
 
     name = "held"
     order = 35
+    feed_specs = [INBOUND, HELD]  # the held posts' messages; a tenant's feed also carries its other inbound rows
 
     def count(self, tenant: Any) -> int:
         return HELD.scope(tenant).count()

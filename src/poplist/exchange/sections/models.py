@@ -19,6 +19,11 @@ class ModelSection:
     # After a spec's rows are in: add resolvers (natural key -> id) the next specs and sections need.
     after_import: dict[str, Callable[[ImportContext], None]] = field(default_factory=dict)
 
+    @property
+    def feed_specs(self) -> list[ModelSpec]:
+        """The models a tenant's live feed carries for this section (exchange.tenantfeed)."""
+        return self.specs
+
     def count(self, tenant: Any) -> int:
         return sum(spec.scope(tenant).count() for spec in self.specs)
 

@@ -50,6 +50,7 @@ def _tenant_blobs(tenant) -> list[str]:
 class SitesSection:
     name = "sites"
     order = 40
+    feed_specs = [SITES, *ROWS.specs, BLOB]  # blobs: those the tenant's deploys use (exchange.tenantfeed)
 
     def count(self, tenant: Any) -> int:
         return Site.objects.filter(tenant=tenant).count() + ROWS.count(tenant) + len(_tenant_blobs(tenant))

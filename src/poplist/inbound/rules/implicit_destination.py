@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.utils import getaddresses
-
 from django.utils.translation import gettext as _
 
 from poplist.inbound.post import Post
@@ -15,11 +13,7 @@ NAME = "implicit_destination"
 def check(post: Post) -> Hit | None:
     if not post.mailing_list.require_explicit_destination or post.message is None:
         return None
-    values = [post.header("To"), post.header("Cc")]
-    try:
-        found = {address.lower() for _name, address in getaddresses(values)}
-    except Exception:
-        found = set()
+    found = set(post.recipients())
     list_address = post.mailing_list.address.lower()
     if list_address in found or any(
         a.endswith(f"@{post.mailing_list.domain.name}") and a.split("@")[0] == post.mailing_list.local_part.lower()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.utils import getaddresses
-
 from django.utils.translation import gettext as _
 
 from poplist.inbound.post import Post
@@ -16,10 +14,7 @@ def check(post: Post) -> Hit | None:
     limit = post.mailing_list.max_recipients
     if not limit or post.message is None:
         return None
-    try:
-        count = len([a for _n, a in getaddresses([post.header("To"), post.header("Cc")]) if a])
-    except Exception:
-        return None
+    count = len(post.recipients())
     if count > limit:
         return Hit(
             _("The message has %(count)s recipients; the list allows %(limit)s.") % {"count": count, "limit": limit}
