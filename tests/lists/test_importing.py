@@ -214,3 +214,14 @@ def test_blank_and_short_rows_in_a_csv(mailing_list):
     assert (report.added, [(r.line, r.reason) for r in rejections]) == (1, [(2, "the row has no email field")])
     zoe = Member.objects.get(email="zoe@example.org")
     assert (zoe.display_name, zoe.attributes) == ("", {"city": "Paris"})
+
+
+def test_repeats_are_found_by_exact_address_whatever_the_sort(mailing_list):
+    """PostgreSQL sorts the stage by bytes: addresses differing only in a local part's case stay two members."""
+    report, _ = run_import(
+        mailing_list,
+        "email,name\nzoé@exemple.fr,First\nZoé@exemple.fr,Capital\nzoé@EXEMPLE.fr,Second\nÉlodie@exemple.fr,É\n",
+    )
+    assert (report.added, report.skipped_existing) == (3, 1)
+    assert emails(mailing_list) == sorted(["zoé@exemple.fr", "Zoé@exemple.fr", "Élodie@exemple.fr"])
+    assert Member.objects.get(email="zoé@exemple.fr").display_name == "First"
