@@ -210,6 +210,7 @@ def test_blank_and_short_rows_in_a_csv(mailing_list):
     """Whitespace-only lines are skipped silently; a row without the name column gets no name."""
     single, rejections = run_import(mailing_list, "email\n   \nann@example.org\n\n\t\nbob@example.org\n")
     assert (single.rows, single.added, single.rejected, rejections) == (2, 2, 0, [])
+    assert Member.objects.get(email="ann@example.org").attributes == {}
     report, rejections = run_import(mailing_list, "city,email,name\nLyon\nParis,zoe@example.org\n")
     assert (report.added, [(r.line, r.reason) for r in rejections]) == (1, [(2, "the row has no email field")])
     zoe = Member.objects.get(email="zoe@example.org")

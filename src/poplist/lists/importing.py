@@ -380,6 +380,8 @@ _PG_FAST = {
     "order": 'email COLLATE "C", line',
     "conflict": "",
 }
+# Most rows have no extra columns: one constant instead of a JSON parse per row (0.1 s a million).
+_PG_ATTRIBUTES = "CASE WHEN attributes = '{}' THEN CAST('{}' AS jsonb) ELSE CAST(attributes AS jsonb) END"
 _PORTABLE = {"select": "", "where": "true", "order": "line", "conflict": "ON CONFLICT DO NOTHING"}
 
 
@@ -412,9 +414,9 @@ def _move_members(mailing_list: MailingList, stage: staging_table, report: Impor
         if connection.vendor == "postgresql":
             try:
                 with transaction.atomic():
-                    cursor.execute(_member_insert(_PG_FAST, "CAST(attributes AS jsonb)"), [*values, mailing_list.pk])
+                    cursor.execute(_member_insert(_PG_FAST, _PG_ATTRIBUTES), [*values, mailing_list.pk])
             except IntegrityError:
-                cursor.execute(_member_insert(_PORTABLE, "CAST(attributes AS jsonb)"), values)
+                cursor.execute(_member_insert(_PORTABLE, _PG_ATTRIBUTES), values)
         else:
             cursor.execute(_member_insert(_PORTABLE, "attributes"), values)
         report.added = max(cursor.rowcount, 0)
