@@ -61,7 +61,7 @@ class ImportReport:
 
 
 # A staged row: (line number, normalised address, display name, attributes as JSON text). A plain
-# tuple: a dataclass per row cost ~1 µs of the ~3 µs per-row budget of a million-row import.
+# tuple: a dataclass per row cost ~1 µs, where parsing a row now costs ~2.3 µs in all.
 StagedRow = tuple[int, str, str, str]
 
 
