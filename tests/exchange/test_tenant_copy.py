@@ -41,6 +41,12 @@ def test_tenant_follows_its_own_data_live_and_is_promoted(transactional_db, tmp_
         with fresh_database(other, tmp_path / "copy.sqlite3") as url:
             copy_env = {**primary_env, "POPLIST_DATABASE_URL": url}
             run(copy_env, "migrate")
+            # Another tenant's data: refused with the primary's sentence, and this instance is left as it was.
+            refused = run_fail(
+                copy_env, "mirror", "follow", f"http://127.0.0.1:{port}", "--token", secret, "--tenant", "globex"
+            )
+            assert "There is no tenant globex." in refused
+            assert json.loads(run(copy_env, "mirror", "status", "--json"))["role"] == "primary"
             # No --tenant: the token's scope says which tenant.
             follower = start(
                 copy_env, "mirror", "follow", f"http://127.0.0.1:{port}", "--token", secret, "--poll", "0.05",
@@ -100,6 +106,9 @@ def test_tenant_follows_its_own_data_live_and_is_promoted(transactional_db, tmp_
             assert news.status_code == 200, news.text
             members = httpx.get(f"{api}/lists/news@lists.acme.test/members/live@example.org", headers=auth(own))
             assert members.status_code == 200
+            host = query_database(url, "SELECT name FROM sites_hostname WHERE is_default")[0][0]
+            page = httpx.get(f"http://127.0.0.1:{copy_port}/", headers={"Host": host}, timeout=10)
+            assert "Acme v3" in page.text, page.text[:300]  # acme's site, its files copied live
             run(copy_env, "list", "create", "after@lists.acme.test", "--tenant", "acme")
             live = "SELECT s.name, d.number FROM sites_site s JOIN sites_deploy d ON d.id = s.live_deploy_id"
             sites = query_database(url, live)

@@ -229,3 +229,10 @@ def test_a_tenant_page_is_one_range_of_the_tenant_index():
         plan = query.explain()
     assert "exchange_change_tenant_seq" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan  # the index gives the order: no sort
+
+
+@pytest.mark.django_db
+def test_without_the_change_log_a_copy_is_told_why_it_cannot_follow(rich_instance, client):
+    refused = get(client, token(rich_instance["acme"]), "/feed/tables", tenant="acme")
+    assert refused.status_code == 409
+    assert "keeps no change log" in refused.json()["detail"]

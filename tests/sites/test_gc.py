@@ -209,7 +209,7 @@ def test_a_long_gc_never_delays_the_workers_other_tasks(site, deploy, monkeypatc
     monkeypatch.setattr(gc, "_sweep", long_sweep)
     collector = BackgroundCollector()
     stop = threading.Event()
-    tasks = [Task("gc", collector, every=3600, last=float("-inf")), Task("probe", probe, every=0.05)]
+    tasks = [Task("gc", collector, every=3600), Task("probe", probe, every=0.05)]
 
     def worker() -> None:
         from django.db import connection

@@ -91,20 +91,22 @@ def test_csv_export_streams_every_member(owner_client, mailing_list):
 def test_csv_import_job_reports_rows_and_rejections(owner_client, mailing_list, monkeypatch):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from poplist.web import imports
+    from poplist.lists import import_jobs
 
-    monkeypatch.setattr(imports, "start", lambda job, background=True: imports.run(job.pk))
+    monkeypatch.setattr(import_jobs, "start_soon", lambda job: import_jobs.run_job(job.pk))
     upload = SimpleUploadedFile("people.csv", b"email,name\nann@example.org,Ann\nbroken@,X\ncid@example.org,Cid\n")
     response = owner_client.post(
         f"/console/lists/{mailing_list.address}/members/import/", {"file": upload, "mode": "direct"}
     )
     assert response.status_code == 302
     page = owner_client.get(response["Location"]).content.decode()
-    assert "Done: 2 added out of 3 rows." in page
+    assert "Done: 2 added out of 3 rows." in page and "Import of people.csv" in page
     assert "broken@" in page and ">3<" in page  # the rejected row with its line number
     assert Member.objects.filter(role="member").count() == 2
     fragment = owner_client.get(response["Location"], headers={"X-Requested-With": "fetch"}).content.decode()
     assert "data-done" in fragment and "<html" not in fragment
+    listing = owner_client.get(f"/console/lists/{mailing_list.address}/members/import/").content.decode()
+    assert "people.csv" in listing and "Done" in listing  # the recent imports, console and API alike
 
 
 def test_settings_grouped_with_help_and_saved(owner_client, mailing_list):
@@ -206,24 +208,23 @@ def test_import_helper_counts(mailing_list, size):
     assert report.added == size
 
 
-def test_an_import_left_by_a_dead_process_is_resumed_by_the_worker(mailing_list):
+def test_an_upload_left_by_a_dead_process_is_resumed_by_the_worker(mailing_list):
     from datetime import timedelta
 
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from poplist.web import imports
-    from poplist.web.models import ImportJob
-    from poplist.web.tasks import worker_tasks
+    from poplist.lists import import_jobs
+    from poplist.lists.models import ImportJob
+    from poplist.lists.tasks import worker_tasks
 
-    job = imports.create_job(mailing_list, SimpleUploadedFile("a.csv", b"ann@example.org\n"), mode="direct", actor="o")
-    ImportJob.objects.filter(pk=job.pk).update(
-        status="running", claimed_at=timezone.now() - timedelta(hours=1), created_at=timezone.now() - timedelta(hours=1)
-    )
-    [task] = [t for t in worker_tasks() if t.name == "web-import-jobs"]
+    upload = SimpleUploadedFile("a.csv", b"ann@example.org\n")
+    job = import_jobs.queue_import(mailing_list, upload.read(), source="web:a.csv", actor="o")
+    ImportJob.objects.filter(pk=job.pk).update(state="running", started_at=timezone.now() - timedelta(hours=1))
+    [task] = [t for t in worker_tasks() if t.name == "run queued member imports"]
     assert task.run() == 1
     job.refresh_from_db()
-    assert job.status == "done" and job.report["added"] == 1 and bytes(job.data) == b""
+    assert job.state == "done" and job.run.added == 1 and bytes(job.data) == b""
     assert Member.objects.filter(email="ann@example.org", role="member").exists()
 
 

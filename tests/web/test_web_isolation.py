@@ -44,19 +44,13 @@ def console_routes(only_web: bool = False) -> list[str]:
 @pytest.fixture
 def victim(mailing_list, tenant, owner):
     """Tenant A's list with one object of each kind a console URL can name."""
-    from io import BytesIO
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from poplist.lists import services
-    from poplist.web import imports
+    from poplist.lists import import_jobs, services
 
     subscribe(mailing_list, "ann@example.org", name="Annabel Secret", origin=Origin(via="owner"), welcome=False)
     services.update_settings(mailing_list, {"subscription_policy": "moderate", "display_name": SECRET})
     request_subscription(mailing_list, "bob@example.org", origin=Origin(via="web"))
     services.suppress(mailing_list, "gone@example.org", Suppression.Reason.MANUAL)
-    job = imports.create_job(mailing_list, SimpleUploadedFile("a.csv", b"cid@example.org\n"), mode="direct", actor="x")
-    del BytesIO
+    job = import_jobs.queue_import(mailing_list, b"cid@example.org\n", source="web:a.csv", actor="x")
     return {
         "address": mailing_list.address,
         "email": "ann@example.org",

@@ -170,11 +170,11 @@ def scope_of(client: FeedClient) -> str:
 
 def _fetch_blobs(client: FeedClient, shas: list[str]) -> None:
     """The site files a tenant page's deploys use and this copy lacks (content-addressed: each once)."""
-    from poplist.exchange.tenantfeed import BLOBS_PER_PAGE, _blob_model
+    from poplist.exchange.tenantfeed import BLOBS_PER_PAGE, blob_model
 
     if not shas:
         return
-    blob = _blob_model()
+    blob = blob_model()
     have = set(blob._base_manager.filter(pk__in=shas).values_list("pk", flat=True))
     missing = [sha for sha in shas if sha not in have]
     for start in range(0, len(missing), BLOBS_PER_PAGE):
@@ -314,12 +314,15 @@ def _follow(
     instance = this_instance()
     if instance.role == Instance.Role.PRIMARY and Follow.objects.filter(promoted_at__isnull=False).exists():
         raise Conflict(_("This instance was promoted; it follows no primary any more."))
-    Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
-    readonly.forget()
+    pending = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
     if tenant is None:  # resume as started, or as the token allows
-        pending = Follow.objects.filter(promoted_at__isnull=True).order_by("-id").first()
         tenant = pending.tenant if pending else scope_of(FeedClient(url, token))
     client = FeedClient(url, token, tenant=tenant)
+    if pending is None:
+        # A token that may not read this feed (another tenant's slug) is refused before this instance changes.
+        client.get("/feed/tables")
+    Instance.objects.filter(pk=instance.pk).update(role=Instance.Role.STANDBY)
+    readonly.forget()
     state = _state(url, tenant)
     if not state.snapshot_done:
         # Tables are copied one after the other while the primary keeps writing: a row copied late may refer

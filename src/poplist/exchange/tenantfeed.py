@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from poplist.accounts.models import Tenant
-from poplist.core.errors import InvalidInput
+from poplist.core.errors import Conflict, InvalidInput
 from poplist.exchange.changelog import model_for_table, replicated_models
 from poplist.exchange.format import dumps
 from poplist.exchange.models import Change, this_instance
@@ -54,7 +54,8 @@ def feed_specs() -> dict[type[models.Model], ModelSpec]:
     return found
 
 
-def _blob_model() -> type[models.Model]:
+def blob_model() -> type[models.Model]:
+    """Site files: shared by content (no tenant of their own), so sent to each tenant whose deploys use them."""
     from poplist.sites.models import Blob
 
     return Blob
@@ -90,7 +91,7 @@ def tenant_lookup(model: type[models.Model]) -> str:
 
 def tenant_sql(model: type[models.Model], row: str) -> str:
     """SQL giving the tenant id of `row` (NEW, OLD, or a transition table's alias) in a trigger; NULL if none."""
-    if model not in feed_specs() or model is _blob_model():
+    if model not in feed_specs() or model is blob_model():
         return "NULL"  # not carried by a tenant feed: no lookup, so the hot tables (delivery) pay nothing more
     path = tenant_path(model)
     if path is None:
@@ -110,7 +111,7 @@ def tenant_sql(model: type[models.Model], row: str) -> str:
 
 def scoped(model: type[models.Model], tenant: Tenant) -> models.QuerySet:
     """The rows of `model` that are the tenant's now."""
-    if model is _blob_model():
+    if model is blob_model():
         from poplist.exchange.sections.sites import _tenant_blobs
 
         return model._base_manager.filter(pk__in=_tenant_blobs(tenant))
@@ -153,8 +154,13 @@ def _states(model: type[models.Model], tenant: Tenant, pks: list[str]) -> dict[s
 
 
 def check_followable(tenant: Tenant) -> None:
-    """As its export: active and suspended tenants may follow; a closed one until its retention period ends."""
+    """As its export: active and suspended tenants may follow; a closed one until its retention period ends.
+
+    Without the change log a copy would be made and never updated: say so instead.
+    """
     check_downloadable(tenant)
+    if not this_instance().feed_enabled:
+        raise Conflict(_("This server keeps no change log, so no live copy can follow it: ask the host to enable it."))
 
 
 def settled(after: int, head: int) -> tuple[int, int]:
@@ -251,7 +257,7 @@ def snapshot_page(tenant: Tenant, table: str, after: str | None, limit: int) -> 
     if model is None:
         raise InvalidInput(_("A tenant's feed does not carry the table %(table)s."), table=table[:100])
     limit = max(1, min(limit, MAX_LIMIT))
-    if model is _blob_model():
+    if model is blob_model():
         limit = min(limit, BLOBS_PER_PAGE)  # files: a few MB per page, not thousands
     query = scoped(model, tenant).order_by("pk")
     if after is not None:
@@ -273,7 +279,7 @@ def blobs_page(tenant: Tenant, shas: list[str]) -> dict[str, Any]:
     if len(shas) > BLOBS_PER_PAGE:
         raise InvalidInput(_("Ask for at most %(n)s files at once."), n=BLOBS_PER_PAGE)
     wanted = set(shas) & set(_tenant_blobs(tenant))
-    model = _blob_model()
+    model = blob_model()
     fields = [f.attname for f in model._meta.concrete_fields]
     rows = [
         {k: encode(v) for k, v in row.items()}

@@ -84,11 +84,9 @@ def create_import(
     from poplist.lists.api import writable_list
 
     mailing_list = writable_list(request, address)
-    import_jobs.check_size(file.size or 0)  # before reading it into memory
-    job = import_jobs.queue_import(
-        mailing_list, file.read(), source=file.name or "upload", mode=mode, encoding=encoding, actor=actor(request)
+    job = import_jobs.queue_upload(
+        mailing_list, file, source=file.name or "upload", mode=mode, encoding=encoding, actor=actor(request)
     )
-    import_jobs.start_soon(job)
     return 202, _row(job, rejections=True)
 
 

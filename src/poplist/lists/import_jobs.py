@@ -1,6 +1,6 @@
 """Members imports as background jobs: queued with their file, run by a worker (or a thread), polled.
 
-The API (and any page) stores the upload and answers at once; `run_job` does the import with
+The API and the console's upload page store the upload and answers at once; `run_job` does the import with
 lists.importing (all-or-nothing) and records progress where another process can read it while
 the import runs: progress is written through a second database connection, because the
 import's own connection is inside its transaction until the end.
@@ -55,6 +55,38 @@ def queue_import(
         data=data,
         size=len(data),
     )
+
+
+def queue_upload(
+    mailing_list: MailingList,
+    upload,
+    *,
+    source: str,
+    mode: str = "direct",
+    encoding: str = "utf-8",
+    actor: str = "",
+) -> ImportJob:
+    """An uploaded file (Django's UploadedFile, from a page or the API) queued and started once committed."""
+    check_size(upload.size or 0)  # before reading it into memory
+    job = queue_import(
+        mailing_list, b"".join(upload.chunks()), source=source, mode=mode, encoding=encoding, actor=actor
+    )
+    start_soon(job)
+    return job
+
+
+def get_job(mailing_list: MailingList, job_id: int) -> ImportJob:
+    """One of the list's imports, without its file (NotFound for another list's)."""
+    from poplist.core.errors import NotFound
+
+    job = ImportJob.objects.filter(mailing_list=mailing_list, pk=job_id).select_related("run").defer("data").first()
+    if job is None:
+        raise NotFound(_("There is no such import."))
+    return job
+
+
+def recent_jobs(mailing_list: MailingList, count: int = 10) -> list[ImportJob]:
+    return list(ImportJob.objects.filter(mailing_list=mailing_list).defer("data").order_by("-pk")[:count])
 
 
 def check_size(size: int) -> None:

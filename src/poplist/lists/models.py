@@ -368,3 +368,20 @@ class ImportJob(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "id"], name="import_job_queue")]
+
+    WEB_PREFIX = "web:"  # the source of a console upload: "web:" and the file's name
+
+    @property
+    def filename(self) -> str:
+        return self.source.removeprefix(self.WEB_PREFIX)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.bytes_done / self.size) if self.size else 0
+
+    @property
+    def saving(self) -> bool:
+        """The file is read; the members are being written (one transaction, no finer progress)."""
+        return self.state == self.State.RUNNING and bool(self.size) and self.bytes_done >= self.size

@@ -21,7 +21,7 @@ class Task:
     name: str
     run: Callable[[], int]
     every: float = 0.0  # seconds between runs; 0: every turn of the loop
-    last: float = 0.0
+    last: float = float("-inf")  # never run: due at once (monotonic time may be smaller than `every`)
 
 
 def default_tasks() -> list[Task]:

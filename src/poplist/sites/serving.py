@@ -280,16 +280,13 @@ class SiteServer:
             for suffix, encoding in ((".br", "br"), (".gz", "gzip")):
                 with contextlib.suppress(FileNotFoundError):
                     variants.append(File(blob + suffix, os.stat(blob + suffix), ctype, encoding))
-        for variant in variants:
-            variant.base = (
-                ("Content-Type", ctype),
-                ("ETag", variant.etag),
-                ("Last-Modified", variant.modified),
-                ("Accept-Ranges", "bytes"),
-                ("Cache-Control", "public, max-age=0, must-revalidate"),
-                *((("Vary", "Accept-Encoding"),) if len(variants) > 1 else ()),
-                *((("Content-Encoding", variant.encoding),) if variant.encoding else ()),
-            )
+        common = (_header("Content-Type", ctype), _ACCEPT_RANGES, _CACHE_CONTROL)
+        if len(variants) > 1:
+            common += (_VARY,)
+        for variant in variants:  # (the constant pairs are shared: ~200 bytes a cached file)
+            variant.base = (*common, ("ETag", variant.etag), ("Last-Modified", variant.modified))
+            if variant.encoding:
+                variant.base += (_header("Content-Encoding", variant.encoding),)
         return tuple(variants)
 
     # --- responses -------------------------------------------------------------------------------
@@ -362,6 +359,17 @@ class SiteServer:
         headers.append(("Cache-Control", "no-store"))
         start_response(_STATUS[status], headers)
         return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+
+
+_ACCEPT_RANGES = ("Accept-Ranges", "bytes")
+_CACHE_CONTROL = ("Cache-Control", "public, max-age=0, must-revalidate")
+_VARY = ("Vary", "Accept-Encoding")
+_HEADERS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _header(name: str, value: str) -> tuple[str, str]:
+    """One shared pair per content type or encoding (there are a few dozen)."""
+    return _HEADERS.setdefault((name, value), (name, value))
 
 
 _STATUS = {

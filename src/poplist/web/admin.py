@@ -3,8 +3,7 @@
 from django.contrib import admin
 
 from poplist.accounts.models import ApiToken, Domain, Tenant, User
-from poplist.lists.models import ImportRun, MailingList, Member, MemberEvent, PendingRequest, Suppression
-from poplist.web.models import ImportJob
+from poplist.lists.models import ImportJob, ImportRun, MailingList, Member, MemberEvent, PendingRequest, Suppression
 
 
 @admin.register(Tenant)
@@ -85,6 +84,6 @@ class ImportRunAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "mailing_list", "filename", "status", "size"]
+    list_display = ["created_at", "mailing_list", "source", "state", "size"]
     exclude = ["data"]
-    raw_id_fields = ["tenant", "mailing_list"]
+    raw_id_fields = ["mailing_list", "run"]

@@ -15,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from poplist.core.errors import InvalidInput
+from poplist.lists import import_jobs, services
 from poplist.lists import members as roster
 from poplist.lists import queries as list_queries
-from poplist.lists import services
-from poplist.lists.models import Member, Suppression
+from poplist.lists.models import ImportJob, Member, Suppression
 from poplist.lists.subscriptions import Origin
-from poplist.web import imports, queries
+from poplist.web import queries
 from poplist.web.console import list_of
 from poplist.web.forms import AddMembersForm, ImportForm, MemberOptionsForm, SuppressionForm
 
@@ -189,18 +189,20 @@ def import_page(request: HttpRequest, address: str) -> HttpResponse:
     mailing_list = list_of(request, address)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
         try:
-            job = imports.create_job(
-                mailing_list, form.cleaned_data["file"], mode=form.cleaned_data["mode"], actor=request.user.email
+            job = import_jobs.queue_upload(
+                mailing_list,
+                upload,
+                source=ImportJob.WEB_PREFIX + (upload.name or "upload.csv"),
+                mode=form.cleaned_data["mode"],
+                actor=request.user.email,
             )
         except InvalidInput as exc:
             form.add_error("file", str(exc))
         else:
-            imports.start(job)
             return redirect("web:import_job", address=mailing_list.address, job_id=job.pk)
-    from poplist.web.models import ImportJob
-
-    recent = ImportJob.objects.filter(mailing_list=mailing_list).defer("data").order_by("-pk")[:10]
+    recent = import_jobs.recent_jobs(mailing_list)
     status = 400 if form.errors else 200
     return render(request, "web/import.html", {"list": mailing_list, "form": form, "recent": recent}, status=status)
 
@@ -208,7 +210,7 @@ def import_page(request: HttpRequest, address: str) -> HttpResponse:
 @login_required
 def import_job(request: HttpRequest, address: str, job_id: int) -> HttpResponse:
     mailing_list = list_of(request, address)
-    job = imports.get_job(mailing_list, job_id)
+    job = import_jobs.get_job(mailing_list, job_id)
     template = (
         "web/import_progress.html" if request.headers.get("X-Requested-With") == "fetch" else "web/import_job.html"
     )
