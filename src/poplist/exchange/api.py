@@ -62,14 +62,22 @@ def feed_scope(request: HttpRequest) -> dict:
 
 
 @router.get("/feed", summary="Changes after a sequence number (for a standby)", response={200: dict})
-def change_feed(request: HttpRequest, after: int = 0, limit: int = 5000, standby: str = "", tenant: str = "") -> dict:
+def change_feed(
+    request: HttpRequest,
+    after: int = 0,
+    limit: int = 5000,
+    standby: str = "",
+    tenant: str = "",
+    gap_xmax: int | None = None,
+) -> dict:
     """`standby` (the follower's instance id) acknowledges every change up to `after`: the log may be pruned there.
 
     With `tenant=SLUG`, only that tenant's changes (a tenant's live copy); its followers hold no log back.
+    `gap_xmax`: the `xmax` of the page that first showed a gap right after `after` (see feed.horizon).
     """
     scope = _tenant_feed(request, tenant)
     if scope is not None:
-        return tenantfeed.changes_page(scope, after, limit)
+        return tenantfeed.changes_page(scope, after, limit, gap_xmax=gap_xmax)
     return feed.changes_page(after, limit, standby or None)
 
 

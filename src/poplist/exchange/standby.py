@@ -2,9 +2,12 @@
 
 The cursor (`Follow.applied_seq`) moves in the same transaction as the rows it covers, so a
 standby killed at any moment resumes exactly. On PostgreSQL a change's sequence number is taken
-before its transaction commits, so a lower number may appear after a higher one: the cursor
-only moves over a gap once it is older than GAP_WAIT (a rolled-back transaction leaves one for
-good); the rows after a gap are applied already and applied again later (upserts are idempotent).
+before its transaction commits, so a lower number may appear after a higher one: the cursor only
+moves over a gap once every transaction that could hold the missing number has ended, as the
+primary's snapshots tell (feed.horizon), however long it ran (a rolled-back transaction leaves a
+gap for good); the rows after a gap are applied already and applied again later (upserts are
+idempotent). A primary that gives no transaction horizon (SQLite, one writer) has no such gaps;
+for it a gap is passed once older than GAP_WAIT.
 
 A tenant's live copy (`--tenant SLUG`, or a tenant token) is the same follower on the tenant's
 feed (exchange.tenantfeed): every request names the tenant, the primary says how far the cursor
@@ -46,6 +49,8 @@ class PrimaryUnreachable(InvalidInput):
 class FeedClient:
     def __init__(self, url: str, token: str, *, timeout: float = 30, tenant: str = "") -> None:
         self.tenant = tenant  # named in every read: the primary answers with that tenant's rows only
+        # (cursor, xmax of the page that first showed a gap right after it): see feed.horizon and _advance.
+        self.gap: tuple[int, int] | None = None
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1/export",
             headers={"Authorization": f"Bearer {token}"},
@@ -214,7 +219,14 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
     """
     while True:
         fetched = time.monotonic()
-        page = client.get("/feed", after=state.applied_seq, limit=limit, standby=this_instance().uuid)
+        waiting = client.gap is not None and client.gap[0] == state.applied_seq
+        page = client.get(
+            "/feed",
+            after=state.applied_seq,
+            limit=limit,
+            standby=this_instance().uuid,
+            gap_xmax=client.gap[1] if waiting and client.tenant else None,
+        )
         _check_node(state, page)
         changes = _checked(page, "changes")
         moved = False
@@ -222,7 +234,7 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
             with transaction.atomic():
                 _fetch_blobs(client, page.get("blobs") or [])
                 apply_changes(changes)
-                cursor, applied_at = _advance(state.applied_seq, page, changes)
+                cursor, applied_at, gap = _advance(state.applied_seq, page, changes, client.gap)
                 moved = cursor > state.applied_seq
                 lag = state.lag_seconds
                 if changes:
@@ -236,6 +248,7 @@ def step(client: FeedClient, state: Follow, limit: int = PAGE) -> int:
                     contact_at=timezone.now(),
                     lag_seconds=lag,
                 )
+            client.gap = gap  # once the cursor is stored: a failed page leaves the gap as it was
             break
         except IntegrityError:
             # A row refers to one written later in the feed: take a bigger page, up to the head.
@@ -263,11 +276,18 @@ def _check_node(state: Follow, page: dict[str, Any]) -> None:
         state.primary_instance, state.primary_epoch = page["instance"], int(page["epoch"])
 
 
-def _advance(cursor: int, page: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[int, datetime | None]:
+def _advance(
+    cursor: int, page: dict[str, Any], changes: list[dict[str, Any]], gap: tuple[int, int] | None = None
+) -> tuple[int, datetime | None, tuple[int, int] | None]:
+    """Where the cursor may move after this page, when the last change it covers was logged, and the gap
+    it waits at: (cursor, the `xmax` of the page that first showed that gap), or the one it had."""
     if "through" in page:
         # A tenant's feed: the primary checked the gaps of the whole log (its own seqs have others' between them).
         at = max((parse_datetime(c["at"]) for c in changes if c["at"]), default=None)
-        return max(cursor, int(page["through"])), at
+        cursor = max(cursor, int(page["through"]))
+        if page.get("gap") and "xmax" in page and not (gap and gap[0] == cursor):
+            gap = (cursor, int(page["xmax"]))
+        return cursor, at, gap
     times = {c["seq"]: c["at"] for c in changes}
     # Every seq's time, also of those coalesced away (a row changed twice in the page): without it, a gap
     # before a coalesced seq never aged and the cursor stayed behind it for good.
@@ -276,12 +296,18 @@ def _advance(cursor: int, page: dict[str, Any], changes: list[dict[str, Any]]) -
     applied_at = None
     for seq in page["seqs"]:
         if seq != cursor + 1:
-            at = times.get(seq)
-            if at is None or now - parse_datetime(at) < GAP_WAIT:
-                break  # a transaction with a lower number may still commit
+            if "xmin" in page:  # PostgreSQL: by its transactions (feed.horizon), never by the clock
+                if not (gap and gap[0] == cursor and int(page["xmin"]) >= gap[1]):
+                    if not (gap and gap[0] == cursor):
+                        gap = (cursor, int(page["xmax"]))  # first seen in this page
+                    break
+            else:
+                at = times.get(seq)
+                if at is None or now - parse_datetime(at) < GAP_WAIT:
+                    break  # a transaction with a lower number may still commit
         cursor = seq
         applied_at = parse_datetime(times[seq]) if times.get(seq) else applied_at
-    return cursor, applied_at
+    return cursor, applied_at, gap
 
 
 def follow(

@@ -10,14 +10,14 @@ content: a tenant gets those its own deploys use, fetched by sha256.
 
 A tenant's feed skips the other tenants' changes, so its sequence numbers have gaps that are not
 in-flight transactions: the primary says how far the whole log is settled (`through`: no lower
-number can still commit), and the follower moves its cursor there. The sequence numbers and the
+number can still commit, judged by transactions as feed.horizon says), and the follower moves its
+cursor there. The sequence numbers and the
 head are the instance's: they tell how busy it is, never a row of another tenant.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -35,7 +35,6 @@ from poplist.exchange.models import Change, this_instance
 from poplist.exchange.records import ModelSpec
 from poplist.exchange.services import check_downloadable, read_snapshot
 
-GAP_WAIT = timedelta(seconds=5)  # as the follower's: a lower number younger than this may still commit
 SCAN = 20_000  # seqs of the whole log read per page to find how far it is settled
 BLOBS_PER_PAGE = 50
 
@@ -163,33 +162,36 @@ def check_followable(tenant: Tenant) -> None:
         raise Conflict(_("This server keeps no change log, so no live copy can follow it: ask the host to enable it."))
 
 
-def settled(after: int, head: int) -> tuple[int, int]:
-    """How far the whole log is settled (every lower number committed or given up), and how far it was read.
+def settled(after: int, head: int, transactions: dict[str, int], gap_xmax: int | None = None) -> tuple[int, int, bool]:
+    """How far the whole log is settled (every lower number committed or given up), how far it was read,
+    and whether a gap stopped it.
 
     SQLite has one writer at a time: a number is taken and committed in order, so all up to the head is.
-    On PostgreSQL a number is taken before its transaction commits: a gap younger than GAP_WAIT may still
-    fill, as the instance-wide follower judges it (standby._advance).
+    On PostgreSQL a number is taken before its transaction commits: a gap may still fill until every
+    transaction that could hold it has ended (feed.horizon), which the follower tells by `gap_xmax`,
+    the `xmax` of the page that first showed the gap right after `after`, as the instance-wide
+    follower judges it (standby._advance).
     """
     if connection.vendor == "sqlite":
-        return head, head
-    now = timezone.now()
-    cursor, through, settling = after, after, True
-    for seq, at in Change.objects.filter(seq__gt=after).order_by("seq").values_list("seq", "at")[:SCAN]:
-        if settling and seq != cursor + 1 and (at is None or now - at < GAP_WAIT):
-            settling = False
+        return head, head, False
+    cursor, through, stopped = after, after, False
+    for seq, _at in Change.objects.filter(seq__gt=after).order_by("seq").values_list("seq", "at")[:SCAN]:
+        if not stopped and seq != cursor + 1:
+            closed = cursor == after and gap_xmax is not None and transactions["xmin"] >= gap_xmax
+            stopped = not closed
         cursor = seq
-        if settling:
+        if not stopped:
             through = seq
-    return through, cursor
+    return through, cursor, stopped
 
 
-def changes_page(tenant: Tenant, after: int, limit: int) -> dict[str, Any]:
+def changes_page(tenant: Tenant, after: int, limit: int, *, gap_xmax: int | None = None) -> dict[str, Any]:
     """The tenant's changes after `after` as far as the log was read, with the rows as they are now.
 
     Those after a gap that may still fill are sent now and again later (the follower's upserts are
     idempotent); `through` says where the follower's cursor may move.
     """
-    from poplist.exchange.feed import MAX_LIMIT, Pruned, encode, node
+    from poplist.exchange.feed import MAX_LIMIT, Pruned, encode, horizon, node
 
     check_followable(tenant)
     limit = max(1, min(limit, MAX_LIMIT))
@@ -202,14 +204,15 @@ def changes_page(tenant: Tenant, after: int, limit: int) -> dict[str, Any]:
         )
     with read_snapshot():
         head = Change.objects.aggregate(head=Max("seq"))["head"] or 0
-        through, end = settled(after, head)
+        transactions = horizon()
+        through, end, at_gap = settled(after, head, transactions, gap_xmax)
         rows = list(
             Change.objects.filter(tenant_id=tenant.pk, seq__gt=after, seq__lte=end)
             .order_by("seq")
             .values_list("seq", "tbl", "row", "at")[:limit]
         )
-        if len(rows) == limit:
-            through = min(through, rows[-1][0])
+        if len(rows) == limit and rows[-1][0] < through:
+            through, at_gap = rows[-1][0], False
         last: dict[tuple[str, str], int] = {(table, pk): seq for seq, table, pk, _at in rows}
         by_table: dict[str, list[str]] = {}
         for table, pk in last:
@@ -228,6 +231,7 @@ def changes_page(tenant: Tenant, after: int, limit: int) -> dict[str, Any]:
         "after": after,
         "tenant": tenant.slug,
         "through": through,  # the follower's cursor moves here: every change of the tenant up to it is applied
+        "gap": at_gap,  # a number after `through` may still commit: the follower sends this page's xmax back
         "seqs": [r[0] for r in rows],
         "seq_times": [encode(r[3]) for r in rows],
         "changes": changes,
@@ -235,6 +239,7 @@ def changes_page(tenant: Tenant, after: int, limit: int) -> dict[str, Any]:
         "head": head,
         "now": timezone.now().isoformat(),
         "sha256": hashlib.sha256(b"".join(dumps(c) for c in changes)).hexdigest(),
+        **transactions,
         **node(),
     }
 
