@@ -78,6 +78,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from fanout import cpu_seconds  # this folder is the script's: on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 MAILMAN = "mailman==3.3.10"
 
@@ -237,15 +239,6 @@ def runner_pids(home: Path) -> dict[str, int]:
             match = re.search(r"--runner[= ](\w+)", text)
             found[match.group(1) if match else text[-30:]] = int(entry.name)
     return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def peak_rss_mb(pid: int) -> float:

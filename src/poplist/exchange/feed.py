@@ -96,15 +96,21 @@ def horizon() -> dict[str, int]:
     return {"xmin": xmin, "next_xid": next_xid}
 
 
-def changes_page(after: int, limit: int, standby: str | None = None) -> dict[str, Any]:
-    limit = max(1, min(limit, MAX_LIMIT))
+def check_not_pruned(after: int, what: str) -> None:
+    """A follower asking for changes the log no longer holds must copy afresh (`what`: this instance, this tenant)."""
     pruned = this_instance().pruned_through
     if after < pruned:
         raise Pruned(
-            _("The changes after %(after)s were pruned from the log (up to %(pruned)s): copy this instance afresh."),
+            _("The changes after %(after)s were pruned from the log (up to %(pruned)s): copy %(what)s afresh."),
             after=after,
             pruned=pruned,
+            what=what,
         )
+
+
+def changes_page(after: int, limit: int, standby: str | None = None) -> dict[str, Any]:
+    limit = max(1, min(limit, MAX_LIMIT))
+    check_not_pruned(after, _("this instance"))
     acknowledge(standby, after)
     with read_snapshot():
         rows = list(Change.objects.filter(seq__gt=after).order_by("seq").values_list("seq", "tbl", "row", "at")[:limit])

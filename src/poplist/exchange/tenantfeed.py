@@ -191,17 +191,11 @@ def changes_page(tenant: Tenant, after: int, limit: int, *, gap_xid: int | None 
     Those after a gap that may still fill are sent now and again later (the follower's upserts are
     idempotent); `through` says where the follower's cursor may move.
     """
-    from poplist.exchange.feed import MAX_LIMIT, Pruned, encode, horizon, node
+    from poplist.exchange.feed import MAX_LIMIT, check_not_pruned, encode, horizon, node
 
     check_followable(tenant)
     limit = max(1, min(limit, MAX_LIMIT))
-    pruned = this_instance().pruned_through
-    if after < pruned:
-        raise Pruned(
-            _("The changes after %(after)s were pruned from the log (up to %(pruned)s): copy this tenant afresh."),
-            after=after,
-            pruned=pruned,
-        )
+    check_not_pruned(after, _("this tenant"))
     with read_snapshot():
         head = Change.objects.aggregate(head=Max("seq"))["head"] or 0
         transactions = horizon()
