@@ -3,8 +3,8 @@
 A list of 1,000 members; C client threads in this process each hold one LMTP connection to
 `poplist inbound` running in its own process, and send distinct member posts. Every post is
 routed, run through the rule chain, prepared (List-* headers, subject prefix), stored with
-its decision, queued for delivery and for the worker's archiving in the transaction committed
-before the 250.
+its decision, archived (threaded, indexed for search) and queued for delivery in the
+transaction committed before the 250.
 
 Baseline, measured in the same run on the same machine: a bare aiosmtpd LMTP server (own
 process) whose handler only writes the same raw message into a table and commits before
@@ -13,9 +13,10 @@ process) whose handler only writes the same raw message into a table and commits
     python bench/inbound.py [--engines sqlite,postgresql] [--posts 2000] [--clients 8] [--repeat 3]
 
 Goal (issue 3): at least 300 posts/s on SQLite on the 2-core machine. Figures are medians.
-Measured 2026-11-27 08:31, load 2.9, --posts 1000 --repeat 3: SQLite 320 posts/s against 920
-for the bare server (ratio 0.35); 250 posts/s (ratio 0.24) in a later, busier run. History and
-PostgreSQL in docs/inbound.md: the figures swing by about 30% with the shared machine's load.
+Measured 2026-11-27 12:08, quiet (load 0.0 -> 1.0), archive entry written before the 250,
+--engines sqlite,postgresql --posts 1000 --repeat 3: SQLite 334 posts/s against 841 for the
+bare server (ratio 0.40), PostgreSQL 217 against 761 (0.28). History in docs/inbound.md: the
+figures swing by about 20% from run to run on the shared machine.
 """
 
 from __future__ import annotations

@@ -52,11 +52,14 @@ more in docs/delivery.md:
   43.0× (49.8× in an earlier run).
 - N = 100,000 bulk: Mailman 159.7 s (CPU 65.8 s; pipeline runner 757 MB), Poplist 3.7 s:
   43.1× (35.5× in an earlier run); with `--poplist-warm` 63.2× (Mailman 196.9 s, Poplist 3.12 s).
-- N = 100,000 personalised: not run here. Mailman's per-copy member lookup
-  (`IndividualDelivery.deliver` → `mlist.members.get_member`) joins through the unindexed
-  `user._preferred_address_id`, so SQLite walks every member of the list for each copy:
-  2.5 ms of CPU per copy at N = 10,000, 18.5 ms at 100,000. Expect ≈ 3,300 s of one free core
-  (the default timeout is 3 h). Commands for a quiet machine:
+- N = 100,000 personalised, 11:01–12:08 UTC (Mailman's runners at nice -10 while the machine was
+  shared until ~12:05, load 1.2 at the end): Mailman 3,653.0 s (27 messages/s; CPU 2,891.5 s, 28.9 ms
+  per message, out runner 2,833 s; pipeline runner 757 MB), every recipient once; Poplist 21.1 s
+  (4,739 messages/s, each copy DKIM-signed; CPU 37.2 s in its two workers): **173.1×** by the clock,
+  about 72× by CPU seconds. Mailman's per-copy member lookup (`IndividualDelivery.deliver` →
+  `mlist.members.get_member`) joins through the unindexed `user._preferred_address_id`, so SQLite
+  walks every member of the list for each copy: 2.5 ms of CPU per copy at N = 10,000, 18.5 ms at
+  100,000. Commands:
 
       .venv/bin/python bench/mailman_compare.py --members 100000 --mode bulk
       .venv/bin/python bench/mailman_compare.py --members 100000 --mode personal
