@@ -5,9 +5,10 @@ import zipfile
 
 import pytest
 
-from poplist.testing.fixtures_web import CHROMIUM_ARGS
+from poplist.testing.fixtures_web import CHROMIUM_ARGS, log_in
 
 HOST = "blog.sites.test"
+PASSWORD = "secret-pass-123"
 
 
 def zip_of(files: dict[str, str]) -> bytes:
@@ -22,7 +23,7 @@ def zip_of(files: dict[str, str]) -> bytes:
 def owner(tenant):
     from poplist.accounts.models import User
 
-    return User.objects.create_user("owner@acme.test", "secret-pass-123", tenant=tenant)
+    return User.objects.create_user("owner@acme.test", PASSWORD, tenant=tenant)
 
 
 def test_pages_are_the_owners_only(client, owner, other_tenant, sites_cache):
@@ -58,11 +59,7 @@ def test_upload_history_and_one_click_rollback(live_server, owner, tmp_path, sit
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", "secret-pass-123")
-        with page.expect_navigation():
-            page.click("main button[type=submit]")
+        log_in(page, live_server, password=PASSWORD)
         page.goto(f"{live_server.url}/console/sites/")
         page.click("text=blog")
         for archive in (first, second):
@@ -97,11 +94,7 @@ def test_owner_adds_a_domain_sees_it_pending_then_verified(live_server, owner, s
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", "secret-pass-123")
-        with page.expect_navigation():
-            page.click("main button[type=submit]")
+        log_in(page, live_server, password=PASSWORD)
         page.goto(f"{live_server.url}/console/sites/blog/")
         page.fill("#domain", "www.acme.test")
         with page.expect_navigation():

@@ -12,7 +12,7 @@ from poplist.delivery.services import send_queued
 from poplist.delivery.transport import SimpleSMTPTransport, parse_relay
 from poplist.lists.models import Member
 from poplist.lists.subscriptions import Origin, subscribe, unsubscribe_url
-from poplist.testing.fixtures_web import OWNER_PASSWORD
+from poplist.testing.fixtures_web import log_in
 from poplist.testing.mail import body_of, parse
 
 pytestmark = pytest.mark.browser
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.browser
 def relay_queued(sink) -> None:
     """What the worker does: send the queued notices, here to the test SMTP sink."""
     send_queued(SimpleSMTPTransport(parse_relay(sink.url)))
-
-
-def log_in(page, live_server, email="owner@acme.test"):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", OWNER_PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_visitor_subscribes_and_confirms_from_the_mail(page, live_server, mailing_list, smtp_sink, screenshot):

@@ -8,8 +8,8 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from poplist.api.bulk import bulk_answer
 from poplist.api.scope import actor, require_writable, tenant_scope
-from poplist.core.errors import PoplistError
 from poplist.inbound import moderation
 from poplist.inbound.render import readable
 from poplist.lists import services
@@ -84,16 +84,7 @@ def decide_held_bulk(request, address: str, body: BulkDecisionIn):
     mailing_list = _list(request, address)
     require_writable(request, mailing_list.tenant)
     decided = moderation.decide_many(mailing_list, body.ids, body.decision, actor=actor(request), reason=body.reason)
-    results = [
-        {"id": held_id, "result": "error", "detail": str(item)}
-        if isinstance(item, PoplistError)
-        else {"id": held_id, "result": item.state, "detail": ""}
-        for held_id, item in decided
-    ]
-    counts: dict[str, int] = {}
-    for row in results:
-        counts[row["result"]] = counts.get(row["result"], 0) + 1
-    return {"results": results, "counts": counts}
+    return bulk_answer(decided, lambda held: held.state)
 
 
 @router.get("/{address}/held/{held_id}", response=HeldDetail, summary="One held post, its text made safe")

@@ -7,9 +7,9 @@ from typing import Literal
 
 from ninja import Field, Path, Query, Router, Schema
 
+from poplist.api.bulk import bulk_answer
 from poplist.api.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, Page, paginate
 from poplist.api.scope import actor
-from poplist.core.errors import PoplistError
 from poplist.lists import approvals
 from poplist.lists.models import PendingRequest
 from poplist.lists.subscriptions import get_pending
@@ -81,16 +81,7 @@ def decide_requests(request, address: str, body: BulkDecisionIn):
 
     mailing_list = writable_list(request, address)
     decided = approvals.decide_many(mailing_list, body.ids, body.decision, actor=actor(request), reason=body.reason)
-    results = [
-        {"id": request_id, "result": "error", "detail": str(outcome)}
-        if isinstance(outcome, PoplistError)
-        else {"id": request_id, "result": outcome.value, "detail": ""}
-        for request_id, outcome in decided
-    ]
-    counts: dict[str, int] = {}
-    for row in results:
-        counts[row["result"]] = counts.get(row["result"], 0) + 1
-    return {"results": results, "counts": counts}
+    return bulk_answer(decided, lambda outcome: outcome.value)
 
 
 @router.get("/{address}/requests/{request_id}", response=RequestOut, summary="One subscription request")

@@ -101,6 +101,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+def log_in(page, live_server, email: str = "owner@acme.test", password: str = OWNER_PASSWORD) -> None:
+    """Sign in through the login form in a real browser, and wait for the page it leads to."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
 @pytest.fixture
 def chromium():
     """A real chromium driven by Playwright. Missing: a loud skip outside CI, a failure in CI.
