@@ -82,7 +82,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when loaded from a file by the tests
-from fanout import cpu_seconds
+from fanout import cpu_seconds, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 MAILMAN = "mailman==3.3.10"
@@ -243,16 +243,6 @@ def runner_pids(home: Path) -> dict[str, int]:
             match = re.search(r"--runner[= ](\w+)", text)
             found[match.group(1) if match else text[-30:]] = int(entry.name)
     return found
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def _mailman(mailman: Path) -> list[str]:

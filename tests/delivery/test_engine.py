@@ -11,17 +11,9 @@ import pytest
 from poplist.bounces.verp import member_id_from_token
 from poplist.delivery import keys
 from poplist.delivery.models import DeliveryDay, DeliveryJob
-from poplist.testing.fixtures_delivery import drain
+from poplist.testing.fixtures_delivery import dkim_dns, drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _dns(records: dict[str, str]):
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        value = records.get(name.decode().rstrip("."))
-        return value.encode() if value else None
-
-    return lookup
 
 
 def test_every_member_gets_one_signed_personal_copy(mailing_list, add_members, post_job, smtp_sink, pool_for):
@@ -55,10 +47,10 @@ def test_every_member_gets_one_signed_personal_copy(mailing_list, add_members, p
         # Both signatures verify with an independent implementation.
         signatures = message.get_all("DKIM-Signature")
         assert len(signatures) == 2
-        assert dkim.verify(received.data, dnsfunc=_dns(records)), received.data[:600]
+        assert dkim.verify(received.data, dnsfunc=dkim_dns(records)), received.data[:600]
         for sig_index in range(2):
             verifier = dkim.DKIM(received.data)
-            assert verifier.verify(idx=sig_index, dnsfunc=_dns(records))
+            assert verifier.verify(idx=sig_index, dnsfunc=dkim_dns(records))
         assert "list-unsubscribe" in signatures[0].lower()
     assert len(unsubscribe_urls) == 37
     day = DeliveryDay.objects.get(mailing_list=mailing_list)
@@ -71,9 +63,9 @@ def test_a_tampered_copy_fails_verification(mailing_list, add_members, post_job,
     post_job(mailing_list)
     drain(pool_for(smtp_sink))
     data = smtp_sink.messages[0].data
-    assert dkim.verify(data, dnsfunc=_dns(records))
-    assert not dkim.verify(data.replace(b"the post", b"the p0st"), dnsfunc=_dns(records))
-    assert not dkim.verify(data.replace(b"Hello everyone", b"Hello someone"), dnsfunc=_dns(records))
+    assert dkim.verify(data, dnsfunc=dkim_dns(records))
+    assert not dkim.verify(data.replace(b"the post", b"the p0st"), dnsfunc=dkim_dns(records))
+    assert not dkim.verify(data.replace(b"Hello everyone", b"Hello someone"), dnsfunc=dkim_dns(records))
 
 
 def test_members_who_join_later_or_are_disabled_or_digest_do_not_get_it(

@@ -14,16 +14,9 @@ from poplist.delivery.notices import send_host_notice, send_list_notice
 from poplist.delivery.services import send_queued
 from poplist.delivery.transport import SimpleSMTPTransport, parse_relay
 from poplist.lists import subscriptions
+from poplist.testing.fixtures_delivery import dkim_dns
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _dns(records: dict[str, str]):
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        value = records.get(name.decode().rstrip("."))
-        return value.encode() if value else None
-
-    return lookup
 
 
 def _send(sink) -> int:
@@ -74,12 +67,12 @@ def test_list_notices_are_signed_by_the_list_domain_and_verify(mailing_list, smt
             (b"lists.acme.test", b"rsa-sha256"),
         ], received.data[:400]
         for index in range(2):  # dkimpy, an independent implementation, checks each signature
-            assert dkim.DKIM(received.data).verify(idx=index, dnsfunc=_dns(records)), received.data[:800]
+            assert dkim.DKIM(received.data).verify(idx=index, dnsfunc=dkim_dns(records)), received.data[:800]
         signed = signatures[0][b"h"].split(b":")
         assert {b"from", b"to", b"subject", b"date", b"message-id"} <= set(signed)
         # Any change to what was signed breaks it.
         tampered = received.data.replace(b"Subject: ", b"Subject: Re: ", 1)
-        assert not dkim.verify(tampered, dnsfunc=_dns(records))
+        assert not dkim.verify(tampered, dnsfunc=dkim_dns(records))
     goodbye = next(m for m in smtp_sink.messages if m.recipients == ["carl@example.org"])
     assert {b"list-unsubscribe", b"list-unsubscribe-post"} <= set(_signatures(goodbye.data)[0][b"h"].split(b":"))
 
@@ -95,7 +88,7 @@ def test_host_notices_are_signed_when_the_host_domain_has_a_key(tenant, smtp_sin
     assert _send(smtp_sink) == 1
     data = smtp_sink.messages[1].data
     assert _signatures(data)[0][b"d"] == b"host.test"
-    assert dkim.verify(data, dnsfunc=_dns(dict(keys.dns_record(k) for k in made)))
+    assert dkim.verify(data, dnsfunc=dkim_dns(dict(keys.dns_record(k) for k in made)))
 
 
 def test_a_corrupt_key_holds_notices_until_it_is_fixed(mailing_list, smtp_sink):
@@ -114,7 +107,7 @@ def test_a_corrupt_key_holds_notices_until_it_is_fixed(mailing_list, smtp_sink):
     assert _send(smtp_sink) == 1
     assert OutboundMessage.objects.get().status == "sent"
     records = dict([keys.dns_record(DkimKey.objects.get())])
-    assert dkim.verify(smtp_sink.messages[0].data, dnsfunc=_dns(records))
+    assert dkim.verify(smtp_sink.messages[0].data, dnsfunc=dkim_dns(records))
 
 
 def test_a_list_that_requires_dkim_holds_its_notices_without_a_key(mailing_list, smtp_sink, monkeypatch):

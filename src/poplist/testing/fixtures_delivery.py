@@ -126,3 +126,13 @@ def start_worker():
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+def dkim_dns(records: dict[str, str]):
+    """A DNS lookup for dkimpy's verifier answering from `records` (name -> TXT value): no network in tests."""
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        value = records.get(name.decode().rstrip("."))
+        return value.encode() if value else None
+
+    return lookup
