@@ -405,6 +405,9 @@ def _move_members(mailing_list: MailingList, stage: staging_table, report: Impor
             cursor.execute("SELECT 1 FROM lists_mailinglist WHERE id = %s FOR KEY SHARE", [mailing_list.pk])
             # The move sorts the stage by address: in memory rather than in temporary files.
             cursor.execute("SET LOCAL work_mem = '64MB'")
+            # These statements cost more than jit_above_cost, so PostgreSQL compiles them: ~0.3 s of
+            # CPU a million rows (EXPLAIN's "JIT: Timing") that the row-by-row inserts never win back.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             f"DELETE FROM {STAGING} WHERE " + _SUPPRESSED.format(t=STAGING),
             [mailing_list.tenant_id, mailing_list.pk],
