@@ -15,11 +15,11 @@ def serve_web(host: str, port: int, workers: int | None = None) -> None:
         port=port,
         interface=Interfaces.WSGI,
         workers=workers or max(os.cpu_count() or 1, 1),
-        # Python threads per worker. Two, not more: each extra thread contends for the GIL on every
-        # request; bench/sites.py (small page, one worker) measured 38.5 µs of CPU a request with 4
-        # threads, 30 µs with 2 or 1 — and 2 keep a request that waits on the database from
-        # holding up the next one (there are no long polls: the standby polls the feed).
-        blocking_threads=2,
+        # Python threads per worker: requests wait on the database (group commit batches the requests
+        # waiting, core/groupcommit.py). bench/web.py's one-click POSTs, interleaved runs: 4 threads
+        # 1,056-1,133/s, 2 threads 888-919/s; a site's small page costs the same CPU with 2 or 4 within
+        # the noise (33-35 against 35-36 µs a request, bench/sites.py's setup).
+        blocking_threads=4,
         websockets=False,
         log_access=False,
     ).serve()
