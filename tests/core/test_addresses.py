@@ -44,6 +44,19 @@ def test_invalid_addresses_say_why(bad, reason):
     assert reason in str(caught.value)
 
 
+def test_a_known_domain_still_checks_the_local_part():
+    """The second address of a domain takes the cached-domain path: it must accept and refuse the same."""
+    for _ in range(2):
+        assert normalize("Bob@Known.Example") == "Bob@known.example"
+        assert normalize('"bob smith"@Known.Example') == '"bob smith"@known.example'
+        with pytest.raises(InvalidAddress, match="characters"):
+            normalize("bob smith@Known.Example")
+        with pytest.raises(InvalidAddress, match="too long"):
+            normalize("b" * 65 + "@Known.Example")
+        with pytest.raises(InvalidAddress, match="no @"):
+            normalize("Known.Example")
+
+
 def test_smtp_form_uses_a_labels():
     assert smtp_form("user@bücher.example") == "user@xn--bcher-kva.example"
 
