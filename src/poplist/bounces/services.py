@@ -142,9 +142,10 @@ _IN_CHUNK = 2000  # values per IN (...): far below SQLite's 32,766 and PostgreSQ
 
 
 def _fetch_members(mailing_list: MailingList, ids: set[int], emails: set[str]) -> _Found:
-    """The list's members named by id or address, each with their score, in one query (two when an
-    address matches nobody exactly: then its case-insensitive match, through the lists' index on
-    (mailing_list, LOWER(email))). Hand-written SQL: see `rows`; ~0.5 ms of CPU a bounce saved.
+    """The list's members named by id or address, each with their score, in one query (three when an
+    address matches nobody exactly: then its case-insensitive match, by its lower-case form and through
+    the lists' partial index on (mailing_list, LOWER(email)) of addresses stored with capitals).
+    Hand-written SQL: see `rows`; ~0.5 ms of CPU a bounce saved.
     """
     found = _Found({}, {}, set(), {})
     for chunk in _chunks(sorted(ids)):
@@ -157,8 +158,12 @@ def _fetch_members(mailing_list: MailingList, ids: set[int], emails: set[str]) -
     unmatched = sorted(e for e in emails if e not in by_email)  # two of them may differ only in case
     if unmatched:
         candidates = _Found({}, {}, set(), {})
+        email = f"m.{rows.quote('email')}"
         for chunk in _chunks(sorted({e.lower() for e in unmatched})):
-            clause = f"LOWER(m.{rows.quote('email')}) IN ({_marks(chunk)})"
+            # Members stored in lower case: by that form, through the unique index.
+            _select_members(mailing_list, candidates, f"{email} IN ({_marks(chunk)})", chunk)
+            # The others: the partial index that holds only them (its condition, written as Django writes it).
+            clause = f"NOT ({email} = LOWER({email})) AND LOWER({email}) IN ({_marks(chunk)})"
             _select_members(mailing_list, candidates, clause, chunk)
         by_lower: dict[str, list[Member]] = {}
         for member in candidates.by_id.values():
